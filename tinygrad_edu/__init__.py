@@ -1,0 +1,28 @@
+"""tinygrad_edu: a small reverse-mode autograd engine on numpy, for learning how networks work.
+
+``Tensor`` records every operation into a graph; ``backward()`` fills ``.grad``. The ``nn``
+package (also reachable as ``tinygrad_edu.nn``) builds layers, losses and optimizers from
+Tensor operations only.
+"""
+
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .functions import (
+    abs, arange, argmax, bool, cat, clamp, clip, cos, double, exp, eye, float, float16, float32,
+    float64, from_numpy, full, int32, int64, is_tensor, log, log_softmax, long, matmul, max,
+    maximum, mean, min, minimum, ones, ones_like, rand, randn, relu, sigmoid, sin, softmax, sqrt,
+    stack, sum, tanh, tensor, zeros, zeros_like,
+)
+from .gradcheck import GradcheckError, gradcheck
+from .ops import PRIMITIVES
+from .tensor import Tensor, manual_seed, where
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # ``tg.nn`` and ``tg.optim`` without an explicit import, as ``torch.nn`` works after
+    # ``import torch``; loaded lazily because nn itself imports tinygrad_edu
+    if name in ("nn", "optim"):
+        import importlib
+        return importlib.import_module(f"tinygrad_edu.{name}")
+    raise AttributeError(f"module 'tinygrad_edu' has no attribute {name!r}")

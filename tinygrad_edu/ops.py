@@ -1,0 +1,461 @@
+"""Every primitive operation of tinygrad_edu: forward and backward side by side.
+
+This file is the only place in the project where a derivative is written down. Each class
+is one operation: ``forward`` takes numpy arrays and returns a numpy array, ``backward``
+takes the gradient arriving at the output (``grad``, shaped like the output) and returns one
+gradient per input, in order (``None`` for inputs that have no derivative, such as masks
+or indices). Composite operations (softmax, mean, var, ...) live in ``tensor.py`` and are
+written in terms of these, so they never need a backward of their own.
+
+Broadcasting: the forward of an elementwise op broadcasts like numpy, so its backward has
+to sum the gradient over the broadcast axes to give each input back its own shape. That is
+what ``unbroadcast`` does, and it stays visible in every binary backward.
+"""
+
+import numpy as np
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes that broadcasting added or stretched, to get ``shape``.
+
+    Broadcasting copies an operand along some axes; the adjoint of a copy is a sum. Leading
+    axes that did not exist in ``shape`` are summed away, and axes where ``shape`` has 1 but
+    ``grad`` does not are summed with keepdims.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    axes = tuple(range(extra)) + stretched
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def expand_reduced(grad, shape, axis, keepdims):
+    """Put back the axes a reduction over ``axis`` removed, so ``grad`` broadcasts to ``shape``."""
+    if keepdims or axis is None and grad.ndim == len(shape):
+        return grad
+    if axis is None:
+        return grad.reshape((1,) * len(shape))
+    return np.expand_dims(grad, axis)
+
+
+def normalize_axis(axis, ndim, op):
+    """Return ``axis`` as None or a tuple of non-negative ints; raise a clear error if out of range."""
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    result = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
+        result.append(int(a) % max(ndim, 1))
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
+    return tuple(result)
+
+
+class Primitive:
+    """One recorded operation: the node between its input tensors and its output tensor.
+
+    ``inputs`` are the input Tensors (kept so backward can walk the graph). Whatever
+    ``forward`` stores on ``self`` is the op's saved state; ``release`` drops it after a
+    backward pass so the memory can be reused, and marks the op as released.
+    """
+
+    released = False
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+    def release(self):
+        inputs = self.inputs
+        self.__dict__.clear()
+        self.inputs = inputs
+        self.released = True
+
+
+# ----- elementwise binary ops -------------------------------------------------------------
+
+class Add(Primitive):
+    """z = x + y, elementwise, numpy broadcasting."""
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = x.shape, y.shape
+        return x + y
+
+    def backward(self, grad):
+        # dz/dx = 1 ;  dz/dy = 1 ;  then sum broadcast axes back to each shape
+        return unbroadcast(grad, self.x_shape), unbroadcast(grad, self.y_shape)
+
+
+class Sub(Primitive):
+    """z = x - y, elementwise, numpy broadcasting."""
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = x.shape, y.shape
+        return x - y
+
+    def backward(self, grad):
+        # dz/dx = 1 ;  dz/dy = -1
+        return unbroadcast(grad, self.x_shape), unbroadcast(-grad, self.y_shape)
+
+
+class Mul(Primitive):
+    """z = x * y, elementwise, numpy broadcasting."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x * y
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        # dz/dx = y ;  dz/dy = x
+        return unbroadcast(grad * y, x.shape), unbroadcast(grad * x, y.shape)
+
+
+class Div(Primitive):
+    """z = x / y, elementwise, numpy broadcasting."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x / y
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        # dz/dx = 1/y ;  dz/dy = -x/y^2
+        return unbroadcast(grad / y, x.shape), unbroadcast(-grad * x / (y * y), y.shape)
+
+
+class Pow(Primitive):
+    """z = x ** y, elementwise, numpy broadcasting (y is often a constant such as 2)."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        self.out = np.power(x, y)
+        return self.out
+
+    def backward(self, grad):
+        x, y, out = self.x, self.y, self.out
+        # dz/dx = y * x^(y-1) ;  dz/dy = x^y * ln(x)  (taken as 0 where x == 0, as PyTorch does)
+        grad_x = unbroadcast(grad * y * np.power(x, y - 1), x.shape)
+        grad_y = None
+        if self.needs_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_x = np.log(np.where(x == 0, 1, x))
+            grad_y = unbroadcast(grad * out * log_x, y.shape)
+        return grad_x, grad_y
+
+
+class Maximum(Primitive):
+    """z = max(x, y), elementwise, numpy broadcasting; ties share the gradient equally."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.maximum(x, y)
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        # dz/dx = 1 where x > y, 1/2 where x == y, else 0 ;  dz/dy the mirror image
+        half = grad / 2
+        grad_x = np.where(x > y, grad, np.where(x == y, half, 0))
+        grad_y = np.where(x < y, grad, np.where(x == y, half, 0))
+        return unbroadcast(grad_x, x.shape), unbroadcast(grad_y, y.shape)
+
+
+class Where(Primitive):
+    """z = x where cond else y, numpy broadcasting over all three; cond gets no gradient."""
+
+    def forward(self, cond, x, y):
+        self.cond, self.x_shape, self.y_shape = cond, x.shape, y.shape
+        return np.where(cond, x, y)
+
+    def backward(self, grad):
+        cond = self.cond
+        # dz/dx = 1 where cond, else 0 ;  dz/dy = 0 where cond, else 1
+        grad_x = unbroadcast(np.where(cond, grad, 0), self.x_shape)
+        grad_y = unbroadcast(np.where(cond, 0, grad), self.y_shape)
+        return None, grad_x, grad_y
+
+
+# ----- elementwise unary ops --------------------------------------------------------------
+
+class Neg(Primitive):
+    """z = -x."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        # dz/dx = -1
+        return (-grad,)
+
+
+class Exp(Primitive):
+    """z = e^x."""
+
+    def forward(self, x):
+        self.out = np.exp(x)
+        return self.out
+
+    def backward(self, grad):
+        # dz/dx = e^x = z
+        return (grad * self.out,)
+
+
+class Log(Primitive):
+    """z = ln(x), natural logarithm."""
+
+    def forward(self, x):
+        self.x = x
+        return np.log(x)
+
+    def backward(self, grad):
+        # dz/dx = 1/x
+        return (grad / self.x,)
+
+
+class Sqrt(Primitive):
+    """z = sqrt(x)."""
+
+    def forward(self, x):
+        self.out = np.sqrt(x)
+        return self.out
+
+    def backward(self, grad):
+        # dz/dx = 1 / (2 sqrt(x)) = 1 / (2z)
+        return (grad / (2 * self.out),)
+
+
+class Abs(Primitive):
+    """z = |x|; the derivative at 0 is taken as 0, as in PyTorch."""
+
+    def forward(self, x):
+        self.x = x
+        return np.abs(x)
+
+    def backward(self, grad):
+        # dz/dx = sign(x)
+        return (grad * np.sign(self.x),)
+
+
+class Sin(Primitive):
+    """z = sin(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.sin(x)
+
+    def backward(self, grad):
+        # dz/dx = cos(x)
+        return (grad * np.cos(self.x),)
+
+
+class Cos(Primitive):
+    """z = cos(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return np.cos(x)
+
+    def backward(self, grad):
+        # dz/dx = -sin(x)
+        return (-grad * np.sin(self.x),)
+
+
+class Tanh(Primitive):
+    """z = tanh(x)."""
+
+    def forward(self, x):
+        self.out = np.tanh(x)
+        return self.out
+
+    def backward(self, grad):
+        # dz/dx = 1 - tanh(x)^2 = 1 - z^2   (written through the output z, not x)
+        return (grad * (1 - self.out * self.out),)
+
+
+class Sigmoid(Primitive):
+    """z = 1 / (1 + e^-x), computed without overflow for any x."""
+
+    def forward(self, x):
+        # e^-|x| never overflows; for x < 0 use the equivalent form e^x / (1 + e^x)
+        e = np.exp(-np.abs(x))
+        self.out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return self.out
+
+    def backward(self, grad):
+        z = self.out
+        # dz/dx = z (1 - z)   (written through the output z: the sigmoid of x, not of z)
+        return (grad * z * (1 - z),)
+
+
+class Relu(Primitive):
+    """z = max(x, 0); the derivative at 0 is taken as 0, as in PyTorch."""
+
+    def forward(self, x):
+        self.x = x
+        return np.maximum(x, 0)
+
+    def backward(self, grad):
+        # dz/dx = 1 where x > 0, else 0
+        return (grad * (self.x > 0),)
+
+
+class Clip(Primitive):
+    """z = min(max(x, low), high); either bound may be None."""
+
+    def forward(self, x, low=None, high=None):
+        self.x, self.low, self.high = x, low, high
+        return np.clip(x, low, high)
+
+    def backward(self, grad):
+        x, low, high = self.x, self.low, self.high
+        # dz/dx = 1 where low <= x <= high, else 0 (the bounds count as inside, like PyTorch)
+        inside = np.ones(x.shape, dtype=bool)
+        if low is not None:
+            inside &= x >= low
+        if high is not None:
+            inside &= x <= high
+        return (grad * inside,)
+
+
+class Cast(Primitive):
+    """z = x converted to another floating dtype (float32 <-> float64, ...)."""
+
+    def forward(self, x, dtype):
+        self.x_dtype = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, grad):
+        # dz/dx = 1 ;  the gradient goes back in the input's dtype
+        return (grad.astype(self.x_dtype),)
+
+
+# ----- reductions -------------------------------------------------------------------------
+
+class Sum(Primitive):
+    """z = sum of x over ``axis`` (None: all axes), optionally keeping reduced axes as size 1."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.x_shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        return x.sum(axis=axis, keepdims=keepdims)
+
+    def backward(self, grad):
+        # dz/dx_i = 1 for every summed element: copy grad back along the reduced axes
+        grad = expand_reduced(grad, self.x_shape, self.axis, self.keepdims)
+        return (np.broadcast_to(grad, self.x_shape),)
+
+
+class Max(Primitive):
+    """z = maximum of x over ``axis``; tied maxima share the gradient equally."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.x, self.axis, self.keepdims = x, axis, keepdims
+        self.out = x.max(axis=axis, keepdims=True)
+        if keepdims:
+            return self.out
+        return self.out.reshape(()) if axis is None else np.squeeze(self.out, axis=axis)
+
+    def backward(self, grad):
+        x = self.x
+        # dz/dx_i = 1/k for the k elements equal to the maximum, 0 elsewhere
+        winners = x == self.out
+        count = winners.sum(axis=self.axis, keepdims=True, dtype=grad.dtype)
+        grad = expand_reduced(grad, x.shape, self.axis, self.keepdims)
+        return (grad * winners / count,)
+
+
+# ----- linear algebra ---------------------------------------------------------------------
+
+class MatMul(Primitive):
+    """z = x @ y, numpy's matmul: 1-D operands are promoted, leading (batch) axes broadcast."""
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return x @ y
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        # view 1-D operands as matrices, as matmul does: x (k,) -> (1, k), y (k,) -> (k, 1)
+        x2 = x.reshape(1, -1) if x.ndim == 1 else x
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        batch = np.broadcast_shapes(x2.shape[:-2], y2.shape[:-2])
+        grad = grad.reshape(batch + (x2.shape[-2], y2.shape[-1]))
+        # x: (..., n, k), y: (..., k, m), grad: (..., n, m)
+        # dz/dx = grad @ y^T : (..., n, k) ;  dz/dy = x^T @ grad : (..., k, m)
+        grad_x = grad_y = None
+        if self.needs_grad[0]:
+            grad_x = unbroadcast(grad @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)
+        if self.needs_grad[1]:
+            grad_y = unbroadcast(np.swapaxes(x2, -1, -2) @ grad, y2.shape).reshape(y.shape)
+        return grad_x, grad_y
+
+
+# ----- shape and indexing -----------------------------------------------------------------
+
+class Reshape(Primitive):
+    """z = x with a new shape (same elements, same order)."""
+
+    def forward(self, x, shape):
+        self.x_shape = x.shape
+        return x.reshape(shape)
+
+    def backward(self, grad):
+        # dz/dx = identity on the elements: give grad back the input's shape
+        return (grad.reshape(self.x_shape),)
+
+
+class Transpose(Primitive):
+    """z = x with its axes permuted: z.shape[i] == x.shape[axes[i]]."""
+
+    def forward(self, x, axes):
+        self.axes = axes
+        return np.transpose(x, axes)
+
+    def backward(self, grad):
+        # dz/dx = the inverse permutation applied to grad
+        return (np.transpose(grad, np.argsort(self.axes)),)
+
+
+class GetItem(Primitive):
+    """z = x[index]: ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+
+    def forward(self, x, index):
+        self.x_shape, self.x_dtype, self.index = x.shape, x.dtype, index
+        return x[index]
+
+    def backward(self, grad):
+        # dz/dx = 1 at each selected position; a position picked twice gets both gradients,
+        # hence np.add.at (plain assignment would keep only one of them)
+        grad_x = np.zeros(self.x_shape, dtype=grad.dtype)
+        np.add.at(grad_x, self.index, grad)
+        return (grad_x,)
+
+
+class Cat(Primitive):
+    """z = the inputs joined along ``axis`` (all other axes must match)."""
+
+    def forward(self, *xs, axis=0):
+        self.axis = axis
+        self.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        return np.concatenate(xs, axis=axis)
+
+    def backward(self, grad):
+        # dz/dx_i = identity on x_i's slice of z: cut grad back into the pieces
+        return tuple(np.split(grad, self.splits, axis=self.axis))
+
+
+PRIMITIVES = (
+    Add, Sub, Mul, Div, Pow, Maximum, Where,
+    Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
+    Sum, Max,
+    MatMul,
+    Reshape, Transpose, GetItem, Cat,
+)

@@ -1,0 +1,687 @@
+"""The Tensor: a numpy array that remembers how it was computed.
+
+Primitive methods (``exp``, ``__mul__``, ``sum``, ...) are one-liners that apply an op from
+``ops.py``; composite methods (``sigmoid`` aside, which is a primitive for stability:
+``softmax``, ``mean``, ``var``, ``logsumexp``, ...) are written in primitives and have no
+backward of their own.
+
+dtype rules: a numpy array keeps its dtype (float64 stays float64); Python floats and the
+factories default to float32, Python ints to int64, as in PyTorch. Only floating tensors can
+require grad. A Python number combined with a tensor takes the tensor's dtype.
+"""
+
+import collections
+
+import numpy as np
+
+from . import autograd
+from . import ops
+
+_SUPPORTED_KINDS = "biuf"  # bool, signed and unsigned ints, floats
+_rng = np.random.default_rng()
+
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+
+
+def manual_seed(seed):
+    """Seed the generator behind every random factory, nn init and Dropout."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+def _as_array(data, dtype=None):
+    """Turn Tensor/array/Python data into an ndarray following the dtype rules above."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, (np.ndarray, np.generic)):
+        arr = np.asarray(data) if dtype is None else np.asarray(data).astype(dtype, copy=False)
+    else:
+        try:
+            arr = np.array(data, dtype=dtype)
+        except (ValueError, TypeError) as error:
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {error}") from None
+        if dtype is None and arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+    if arr.dtype.kind not in _SUPPORTED_KINDS:
+        raise TypeError(f"tensor: unsupported dtype {arr.dtype}; use bool, integer or float data")
+    return arr
+
+
+def _shape_from(shape):
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``, as PyTorch factories do."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
+        raise ValueError(f"shape must be non-negative ints, got {shape}")
+    return tuple(int(n) for n in shape)
+
+
+def _pick_axis(axis, dim):
+    """Methods take numpy's ``axis``; PyTorch's ``dim`` is accepted as another name for it."""
+    return dim if dim is not None else axis
+
+
+def _explain_failure(op_cls, inputs, error):
+    """A message naming the op and the shapes at fault, instead of numpy's bare one."""
+    name = op_cls.__name__.lower()
+    shapes = " and ".join(str(t.shape) for t in inputs)
+    if op_cls is ops.MatMul:
+        x, y = inputs[0].shape, inputs[1].shape
+        inner_x = x[-1] if x else None
+        inner_y = y[-2] if len(y) >= 2 else (y[0] if y else None)
+        return (f"matmul: shapes {x} and {y} do not fit: x's last axis ({inner_x}) must equal "
+                f"y's {'second-to-last' if len(y) >= 2 else 'only'} axis ({inner_y}); "
+                "did you mean to transpose one of them?")
+    if "broadcast" in str(error):
+        return (f"{name}: shapes {shapes} do not broadcast (numpy broadcasting lines up the "
+                f"trailing axes, which must be equal or 1)")
+    return f"{name}: {error} (input shapes {shapes})"
+
+
+def _apply(op_cls, *inputs, **params):
+    """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it."""
+    op = op_cls()
+    try:
+        out = op.forward(*[t.data for t in inputs], **params)
+    except ValueError as error:
+        raise ValueError(_explain_failure(op_cls, inputs, error)) from None
+    requires_grad = autograd.is_grad_enabled() and any(t.requires_grad for t in inputs)
+    result = Tensor._wrap(out, requires_grad)
+    if result.requires_grad:
+        op.inputs = inputs
+        op.needs_grad = tuple(t.requires_grad for t in inputs)
+        result._op = op
+    return result
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    ``Tensor(data, requires_grad=False, dtype=None, name=None)``: ``data`` is a numpy array
+    (used as is, without a copy, when the dtype already matches), a Python number or nested
+    list, or another Tensor. Operations on tensors that require grad record a graph, and
+    ``backward()`` fills ``.grad`` of the leaves::
+
+        w = Tensor([[1.0, 2.0]], requires_grad=True)
+        (w * w).sum().backward()
+        w.grad          # tensor([[2., 4.]])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "__weakref__")
+    # numpy must not treat a Tensor as an array in ``ndarray + tensor``: returning None here
+    # makes numpy hand the operation back to Tensor.__radd__, which records it
+    __array_ufunc__ = None
+
+    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+        self.data = _as_array(data, dtype)
+        self.grad = None
+        self.requires_grad = False
+        self.name = name
+        self._op = None
+        self._retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(array, requires_grad=False):
+        """Make a Tensor around an op's result without re-checking it (the hot path)."""
+        t = Tensor.__new__(Tensor)
+        t.data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad = None
+        t.requires_grad = requires_grad and t.data.dtype.kind == "f"
+        t.name = None
+        t._op = None
+        t._retains_grad = False
+        return t
+
+    # ----- basic properties --------------------------------------------------------------
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    def dim(self):
+        """Number of axes (PyTorch's name for ``ndim``)."""
+        return self.data.ndim
+
+    def size(self, dim=None):
+        """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        """Number of elements."""
+        return self.data.size
+
+    @property
+    def is_leaf(self):
+        """True for tensors not made by a recorded op (inputs, parameters, detached values)."""
+        return self._op is None
+
+    @property
+    def grad_fn(self):
+        """The op that made this tensor (None for leaves), as in PyTorch."""
+        return self._op
+
+    def numpy(self):
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be turned into a number, "
+                             f"this one has shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise TypeError(
+            f"numpy.{func.__name__} does not take Tensors, since it would drop the graph; "
+            f"use the Tensor method instead (e.g. t.sum(), t.reshape(), Tensor.cat), or "
+            f"t.numpy() if you only need the values")
+
+    def __repr__(self):
+        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        extras = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extras += f", dtype={self.data.dtype}"
+        if self.name is not None:
+            extras += f", name={self.name!r}"
+        if self._op is not None:
+            extras += f", grad_fn={type(self._op).__name__}"
+        elif self.requires_grad:
+            extras += ", requires_grad=True"
+        return f"tensor({body}{extras})"
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                             "use .any() or .all()")
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    __hash__ = object.__hash__  # == is elementwise, so identity is the hash
+
+    # ----- graph handling ----------------------------------------------------------------
+
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return self; only floating tensors may."""
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
+                            f"this one is {self.data.dtype}; convert it first, e.g. t.float()")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, with no graph and no gradient."""
+        return Tensor._wrap(self.data)
+
+    def retain_grad(self):
+        """Keep ``.grad`` of this intermediate tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad")
+        if self._op is not None:
+            self._retains_grad = True
+
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute gradients of this tensor w.r.t. every leaf that requires grad.
+
+        On a one-element tensor ``gradient`` defaults to 1; otherwise pass an array of this
+        tensor's shape. Gradients add into ``.grad`` across calls until zeroed. The graph's
+        saved buffers are freed afterwards unless ``retain_graph=True``.
+        """
+        autograd.backward(self, gradient, retain_graph)
+
+    # ----- operators ---------------------------------------------------------------------
+
+    def _operand(self, other):
+        """``other`` as a Tensor; a Python number takes this tensor's dtype (as in PyTorch)."""
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (int, float, np.number, np.bool_)):  # Python bool is an int
+            # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
+            dtype = self.data.dtype
+            if isinstance(other, (float, np.floating)):
+                if dtype.kind != "f":
+                    dtype = np.dtype(np.float32)
+            elif not isinstance(other, (bool, np.bool_)) and dtype.kind == "b":
+                dtype = np.dtype(np.int64)
+            return Tensor._wrap(np.array(other, dtype=dtype))
+        return Tensor(other)
+
+    def __add__(self, other):
+        return _apply(ops.Add, self, self._operand(other))
+
+    def __radd__(self, other):
+        return _apply(ops.Add, self._operand(other), self)
+
+    def __sub__(self, other):
+        return _apply(ops.Sub, self, self._operand(other))
+
+    def __rsub__(self, other):
+        return _apply(ops.Sub, self._operand(other), self)
+
+    def __mul__(self, other):
+        return _apply(ops.Mul, self, self._operand(other))
+
+    def __rmul__(self, other):
+        return _apply(ops.Mul, self._operand(other), self)
+
+    def __truediv__(self, other):
+        return _apply(ops.Div, self, self._operand(other))
+
+    def __rtruediv__(self, other):
+        return _apply(ops.Div, self._operand(other), self)
+
+    def __pow__(self, other):
+        return _apply(ops.Pow, self, self._operand(other))
+
+    def __rpow__(self, other):
+        return _apply(ops.Pow, self._operand(other), self)
+
+    def __matmul__(self, other):
+        return self.matmul(other)
+
+    def __rmatmul__(self, other):
+        return self._operand(other).matmul(self)
+
+    def __neg__(self):
+        return _apply(ops.Neg, self)
+
+    def __pos__(self):
+        return self
+
+    def _compare(self, ufunc, other):
+        # comparisons give bool tensors: they are not differentiable and record nothing
+        return Tensor._wrap(ufunc(self.data, self._operand(other).data))
+
+    def __lt__(self, other):
+        return self._compare(np.less, other)
+
+    def __le__(self, other):
+        return self._compare(np.less_equal, other)
+
+    def __gt__(self, other):
+        return self._compare(np.greater, other)
+
+    def __ge__(self, other):
+        return self._compare(np.greater_equal, other)
+
+    def __eq__(self, other):
+        return self._compare(np.equal, other)
+
+    def __ne__(self, other):
+        return self._compare(np.not_equal, other)
+
+    # ----- primitive methods (one op each) -----------------------------------------------
+
+    def exp(self):
+        return _apply(ops.Exp, self)
+
+    def log(self):
+        """Natural logarithm."""
+        return _apply(ops.Log, self)
+
+    def sqrt(self):
+        return _apply(ops.Sqrt, self)
+
+    def abs(self):
+        return _apply(ops.Abs, self)
+
+    def sin(self):
+        return _apply(ops.Sin, self)
+
+    def cos(self):
+        return _apply(ops.Cos, self)
+
+    def tanh(self):
+        return _apply(ops.Tanh, self)
+
+    def sigmoid(self):
+        """1 / (1 + e^-x), without overflow for large |x|."""
+        return _apply(ops.Sigmoid, self)
+
+    def relu(self):
+        """max(x, 0)."""
+        return _apply(ops.Relu, self)
+
+    def maximum(self, other):
+        """Elementwise maximum with broadcasting; ties split the gradient equally."""
+        return _apply(ops.Maximum, self, self._operand(other))
+
+    def clip(self, min=None, max=None):
+        """Clamp every element into [min, max]; either bound may be None."""
+        if min is None and max is None:
+            raise ValueError("clip: give at least one of min and max")
+        if min is not None and max is not None and min > max:
+            raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+        return _apply(ops.Clip, self, low=min, high=max)
+
+    clamp = clip
+
+    def matmul(self, other):
+        """Matrix product with numpy's ``@`` rules: (n, k) @ (k, m) -> (n, m), batches broadcast."""
+        other = self._operand(other)
+        if self.ndim == 0 or other.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least one axis, got shapes "
+                             f"{self.shape} and {other.shape}; use * to multiply by a scalar")
+        return _apply(ops.MatMul, self, other)
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Sum over ``axis`` (an int, a tuple, or None for all); ``keepdims`` keeps size-1 axes."""
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "sum")
+        return _apply(ops.Sum, self, axis=axis, keepdims=bool(keepdim or keepdims))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Largest element over ``axis``; tied maxima share the gradient.
+
+        With PyTorch's keyword ``dim=`` it returns ``(values, indices)`` as ``torch.max`` does.
+        """
+        keepdims = bool(keepdim or keepdims)
+        if dim is not None:
+            return MaxResult(self.max(dim, keepdims), self.argmax(dim, keepdims))
+        axis = ops.normalize_axis(axis, self.ndim, "max")
+        if self.data.size == 0:
+            raise ValueError(f"max: the tensor of shape {self.shape} is empty")
+        return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        """Same elements in a new shape; one axis may be -1. Accepts ``(2, 3)`` or ``2, 3``."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _apply(ops.Reshape, self, shape=tuple(shape))
+
+    view = reshape
+
+    def permute(self, *axes):
+        """Reorder the axes: result axis i is input axis ``axes[i]``."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+            raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
+                             f"of a tensor of shape {self.shape}")
+        return _apply(ops.Transpose, self, axes=tuple(a % self.ndim for a in axes))
+
+    def __getitem__(self, index):
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        elif isinstance(index, list):
+            index = np.asarray(index)
+        try:
+            return _apply(ops.GetItem, self, index=index)
+        except IndexError as error:
+            raise IndexError(f"getitem: {error} (tensor shape {self.shape})") from None
+
+    def to(self, dtype):
+        """A copy in ``dtype``; float-to-float conversions keep the graph."""
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        if dtype.kind == "f":
+            return _apply(ops.Cast, self, dtype=dtype)
+        return Tensor._wrap(self.data.astype(dtype))
+
+    astype = to
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    # ----- composites: written in primitives, no backward of their own -------------------
+
+    @property
+    def T(self):
+        """The tensor with its axes reversed (the transpose of a matrix)."""
+        return _apply(ops.Transpose, self, axes=tuple(range(self.ndim))[::-1])
+
+    def transpose(self, axis0=-2, axis1=-1):
+        """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
+        if self.ndim < 2:
+            return self
+        axes = list(range(self.ndim))
+        a = ops.normalize_axis(axis0, self.ndim, "transpose")[0]
+        b = ops.normalize_axis(axis1, self.ndim, "transpose")[0]
+        axes[a], axes[b] = axes[b], axes[a]
+        return self.permute(axes)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
+
+    def unsqueeze(self, dim):
+        """Insert an axis of size 1 at position ``dim``."""
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Drop axes of size 1 (only axis ``dim`` if given and of size 1)."""
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        dim = ops.normalize_axis(dim, self.ndim, "squeeze")[0]
+        if self.shape[dim] != 1:
+            return self
+        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Smallest element over ``axis``: -max(-x). With ``dim=``, ``(values, indices)``."""
+        keepdims = bool(keepdim or keepdims)
+        if dim is not None:
+            return MaxResult(self.min(dim, keepdims), self.argmin(dim, keepdims))
+        return -((-self).max(axis, keepdims))
+
+    def minimum(self, other):
+        """Elementwise minimum: -max(-x, -y)."""
+        return -((-self).maximum(-self._operand(other)))
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(c, y)``)."""
+        return where(condition, self, other)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Average over ``axis``: the sum divided by the number of elements summed."""
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "mean")
+        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        if count == 0:
+            raise ValueError(f"mean: nothing to average in a tensor of shape {self.shape}")
+        return self.sum(axis, bool(keepdim or keepdims)) / count
+
+    def var(self, axis=None, keepdims=False, correction=1, *, dim=None, keepdim=None):
+        """Variance over ``axis``: sum((x - mean)^2) / (n - correction).
+
+        ``correction=1`` (the default, as in PyTorch) is the unbiased sample variance;
+        ``correction=0`` is numpy's default ``np.var``.
+        """
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "var")
+        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        if count - correction <= 0:
+            raise ValueError(f"var: {count} element(s) with correction={correction} leave "
+                             "nothing to divide by")
+        deviation = self - self.mean(axis, keepdims=True)
+        return (deviation * deviation).sum(axis, bool(keepdim or keepdims)) / (count - correction)
+
+    def leaky_relu(self, slope=0.01):
+        """x for x > 0, slope * x otherwise."""
+        return where(self > 0, self, self * slope)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log(sum(exp(x))) over ``axis``, computed without overflow."""
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "logsumexp")
+        # shift by the max so exp never overflows; the shift is a constant (detached) because
+        # m + log(sum(e^(x-m))) equals log(sum(e^x)) for any m, so its gradient cancels out
+        m = self.data.max(axis=axis, keepdims=True)
+        m = Tensor._wrap(np.where(np.isfinite(m), m, 0))
+        result = (self - m).exp().sum(axis, keepdims=True).log() + m
+        if keepdim or keepdims:
+            return result
+        return result.reshape(tuple(n for i, n in enumerate(self.shape) if axis is not None and i not in axis))
+
+    def softmax(self, axis=-1, *, dim=None):
+        """e^x / sum(e^x) along ``axis``; every slice along it sums to 1."""
+        axis = _pick_axis(axis, dim)
+        # e^(x - max) / sum e^(x - max); the shift is a constant, so .detach() is exact
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        e = shifted.exp()
+        return e / e.sum(axis=axis, keepdims=True)
+
+    def log_softmax(self, axis=-1, *, dim=None):
+        """x - logsumexp(x) along ``axis``: the log of softmax, without overflow or log(0)."""
+        axis = _pick_axis(axis, dim)
+        return self - self.logsumexp(axis=axis, keepdims=True)
+
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the largest element along ``axis`` (int64, no gradient)."""
+        axis = _pick_axis(axis, dim)
+        return Tensor._wrap(np.argmax(self.data, axis=axis, keepdims=bool(keepdim or keepdims)))
+
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Index of the smallest element along ``axis`` (int64, no gradient)."""
+        axis = _pick_axis(axis, dim)
+        return Tensor._wrap(np.argmin(self.data, axis=axis, keepdims=bool(keepdim or keepdims)))
+
+    def any(self):
+        return Tensor._wrap(np.any(self.data))
+
+    def all(self):
+        return Tensor._wrap(np.all(self.data))
+
+    # ----- joining -----------------------------------------------------------------------
+
+    @staticmethod
+    def cat(tensors, axis=0, *, dim=None):
+        """Join tensors along an existing axis; all other axes must match."""
+        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        if not tensors:
+            raise ValueError("cat: needs at least one tensor")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), tensors[0].ndim, "cat")[0]
+        first = tensors[0].shape
+        for i, t in enumerate(tensors):
+            if t.ndim != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
+                raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
+                                 f"tensor 0's shape {first} outside axis {axis}")
+        return _apply(ops.Cat, *tensors, axis=axis)
+
+    @staticmethod
+    def stack(tensors, axis=0, *, dim=None):
+        """Join same-shaped tensors along a new axis."""
+        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        if not tensors:
+            raise ValueError("stack: needs at least one tensor")
+        shapes = {t.shape for t in tensors}
+        if len(shapes) != 1:
+            raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
+        axis = _pick_axis(axis, dim) % (tensors[0].ndim + 1)
+        return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+    # ----- factories ---------------------------------------------------------------------
+
+    @staticmethod
+    def zeros(*shape, dtype=np.float32, requires_grad=False, name=None):
+        return Tensor(np.zeros(_shape_from(shape), dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def ones(*shape, dtype=np.float32, requires_grad=False, name=None):
+        return Tensor(np.ones(_shape_from(shape), dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def full(shape, fill_value, dtype=None, requires_grad=False, name=None):
+        """A tensor of ``shape`` filled with ``fill_value`` (float32 for a float, as PyTorch)."""
+        shape = _shape_from((shape,))
+        data = np.full(shape, fill_value, dtype=_as_array(fill_value, dtype).dtype)
+        return Tensor(data, requires_grad, name=name)
+
+    @staticmethod
+    def randn(*shape, dtype=np.float32, requires_grad=False, name=None):
+        """Samples of the standard normal distribution (seeded by ``tg.manual_seed``)."""
+        data = _rng.standard_normal(_shape_from(shape)).astype(dtype)
+        return Tensor(data, requires_grad, name=name)
+
+    @staticmethod
+    def rand(*shape, dtype=np.float32, requires_grad=False, name=None):
+        """Samples uniform on [0, 1) (seeded by ``tg.manual_seed``)."""
+        return Tensor(_rng.random(_shape_from(shape)).astype(dtype), requires_grad, name=name)
+
+    @staticmethod
+    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False, name=None):
+        """Samples uniform on [low, high) (seeded by ``tg.manual_seed``)."""
+        if not low <= high:
+            raise ValueError(f"uniform: low ({low}) must not exceed high ({high})")
+        data = _rng.uniform(low, high, _shape_from(shape)).astype(dtype)
+        return Tensor(data, requires_grad, name=name)
+
+    @staticmethod
+    def eye(n, m=None, dtype=np.float32, requires_grad=False, name=None):
+        """The identity matrix of shape (n, m), m defaulting to n."""
+        return Tensor(np.eye(n, m, dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def arange(start, stop=None, step=1, dtype=None, requires_grad=False, name=None):
+        """Evenly spaced values in [start, stop); int64 for ints, float32 otherwise, as PyTorch."""
+        if step == 0:
+            raise ValueError("arange: step must not be 0")
+        if stop is None:
+            start, stop = 0, start
+        data = np.arange(start, stop, step)
+        if dtype is None and data.dtype.kind == "f":
+            dtype = np.float32
+        return Tensor(data, requires_grad, dtype=dtype, name=name)
+
+    @staticmethod
+    def zeros_like(t, dtype=None, requires_grad=False, name=None):
+        return Tensor(np.zeros_like(_as_array(t), dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def ones_like(t, dtype=None, requires_grad=False, name=None):
+        return Tensor(np.ones_like(_as_array(t), dtype=dtype), requires_grad, name=name)
+
+
+def where(condition, x, y):
+    """``x`` where ``condition`` is true, else ``y``; all three broadcast like numpy."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
+    if not isinstance(x, Tensor):
+        x = y._operand(x) if isinstance(y, Tensor) else Tensor(x)
+    y = x._operand(y)
+    return _apply(ops.Where, Tensor._wrap(cond), x, y)
