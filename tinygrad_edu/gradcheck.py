@@ -31,7 +31,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     """
     if isinstance(inputs, Tensor):
         inputs = [inputs]
-    inputs = [Tensor(x.data.astype(np.float64), requires_grad=x.requires_grad, name=x.name)
+    # floating tensors become float64 copies; integer and boolean ones (indices, masks) keep
+    # their dtype, since casting them would turn an index into a float
+    inputs = [Tensor(x.data.astype(np.float64 if x.dtype.kind == "f" else x.dtype),
+                     requires_grad=x.requires_grad, name=x.name)
               if isinstance(x, Tensor) else x for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:

@@ -69,6 +69,9 @@ def _explain_failure(op_cls, inputs, error):
         x, y = inputs[0].shape, inputs[1].shape
         inner_x = x[-1] if x else None
         inner_y = y[-2] if len(y) >= 2 else (y[0] if y else None)
+        if inner_x == inner_y:
+            return (f"matmul: shapes {x} and {y} do not fit: the batch axes {x[:-2]} and "
+                    f"{y[:-2]} (all but the last two) do not broadcast")
         return (f"matmul: shapes {x} and {y} do not fit: x's last axis ({inner_x}) must equal "
                 f"y's {'second-to-last' if len(y) >= 2 else 'only'} axis ({inner_y}); "
                 "did you mean to transpose one of them?")
@@ -423,10 +426,12 @@ class Tensor:
         """Reorder the axes: result axis i is input axis ``axes[i]``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
+        if len(axes) != self.ndim:
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
                              f"of a tensor of shape {self.shape}")
-        return _apply(ops.Transpose, self, axes=tuple(a % self.ndim for a in axes))
+        # out-of-range and repeated axes raise here, rather than wrapping around silently
+        axes = ops.normalize_axis(axes, self.ndim, "permute")
+        return _apply(ops.Transpose, self, axes=axes)
 
     def __getitem__(self, index):
         if isinstance(index, Tensor):
@@ -492,6 +497,9 @@ class Tensor:
 
     def unsqueeze(self, dim):
         """Insert an axis of size 1 at position ``dim``."""
+        if not -self.ndim - 1 <= dim <= self.ndim:
+            raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of shape "
+                             f"{self.shape}; it must lie in [{-self.ndim - 1}, {self.ndim}]")
         dim = dim % (self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
@@ -568,7 +576,10 @@ class Tensor:
     def log_softmax(self, axis=-1, *, dim=None):
         """x - logsumexp(x) along ``axis``: the log of softmax, without overflow or log(0)."""
         axis = _pick_axis(axis, dim)
-        return self - self.logsumexp(axis=axis, keepdims=True)
+        # (x - max) - log(sum e^(x - max)): subtracting the max first, rather than adding it back
+        # inside logsumexp and taking it away again, keeps float32 digits for logits of +-1000
+        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        return shifted - shifted.exp().sum(axis=axis, keepdims=True).log()
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the largest element along ``axis`` (int64, no gradient)."""
@@ -611,7 +622,11 @@ class Tensor:
         shapes = {t.shape for t in tensors}
         if len(shapes) != 1:
             raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-        axis = _pick_axis(axis, dim) % (tensors[0].ndim + 1)
+        axis, ndim = _pick_axis(axis, dim), tensors[0].ndim
+        if not -ndim - 1 <= axis <= ndim:
+            raise ValueError(f"stack: axis {axis} is out of range for tensors of shape "
+                             f"{tensors[0].shape}; it must lie in [{-ndim - 1}, {ndim}]")
+        axis = axis % (ndim + 1)
         return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
     # ----- factories ---------------------------------------------------------------------
