@@ -10,13 +10,20 @@ import pytest
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 
 
-def run_example(name):
+def run_script(name):
+    """Run examples/<name> in a fresh Python process; return what it printed."""
     result = subprocess.run([sys.executable, str(EXAMPLES / name)], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    final = [line for line in result.stdout.splitlines() if line.startswith("final:")]
-    assert len(final) == 1, result.stdout
-    return result.stdout, final[0]
+    return result.stdout
+
+
+def run_example(name):
+    """Run a training example; return its output and its one 'final:' line."""
+    out = run_script(name)
+    final = [line for line in out.splitlines() if line.startswith("final:")]
+    assert len(final) == 1, out
+    return out, final[0]
 
 
 def number_after(label, line):
@@ -51,3 +58,10 @@ def test_example_docstring_names_the_mistake_it_avoids(name):
     text = (EXAMPLES / name).read_text()
     assert text.startswith('"""')
     assert "classic failure" in text.split('"""')[1]
+
+
+def test_check_my_backprop_names_both_mistakes_then_passes():
+    out = run_script("check_my_backprop.py")
+    before, after = out.split("== after fixing both mistakes")
+    assert "WRONG: scaled by 0.5" in before and "WRONG: not summed" in before
+    assert "all gradients match" in after and "WRONG" not in after

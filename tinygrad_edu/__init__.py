@@ -5,7 +5,9 @@ package (also reachable as ``tinygrad_edu.nn``) builds layers, losses and optimi
 Tensor operations only.
 """
 
+from . import graph
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (
     abs, arange, argmax, bool, cat, clamp, clip, cos, double, exp, eye, float, float16, float32,
     float64, from_numpy, full, int32, int64, is_tensor, log, log_softmax, long, matmul, max,
@@ -13,6 +15,7 @@ from .functions import (
     stack, sum, tanh, tensor, zeros, zeros_like,
 )
 from .gradcheck import GradcheckError, gradcheck
+from .graph import draw_graph, render_svg
 from .ops import PRIMITIVES
 from .tensor import Tensor, manual_seed, where
 

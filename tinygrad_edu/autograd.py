@@ -31,15 +31,11 @@ def _set_enabled(flag):
     _state.enabled = bool(flag)
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that turns graph recording on or off.
+class _GradMode:
+    """Shared by the grad-mode switches: a context manager that restores the previous mode
+    on exit (even on an exception), and a decorator that runs a function in the mode."""
 
-    ``with tg.set_grad_enabled(False): ...`` records nothing inside the block. The previous
-    setting comes back when the block ends, even on an exception.
-    """
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
+    mode = True
 
     def __enter__(self):
         self.previous = is_grad_enabled()
@@ -55,12 +51,16 @@ class set_grad_enabled:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
+            previous = is_grad_enabled()
+            _set_enabled(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _set_enabled(previous)
         return wrapper
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_GradMode):
     """Record nothing inside the block: results have ``requires_grad=False`` and no graph.
 
     Use it for evaluation and for optimizer updates::
@@ -68,18 +68,64 @@ class no_grad(set_grad_enabled):
         with tg.no_grad():
             accuracy = (model(x_test).argmax(axis=1) == y_test).float().mean()
 
-    Also works as a decorator (``@tg.no_grad()``).
+    Also a decorator: ``@tg.no_grad()`` or ``@tg.no_grad``.
     """
 
-    def __init__(self):
-        super().__init__(False)
+    mode = False
+
+    def __new__(cls, fn=None):
+        if fn is not None:  # used bare, as @tg.no_grad
+            return cls()(fn)
+        return super().__new__(cls)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(no_grad):
     """Record again inside the block, even within an outer ``no_grad()``."""
 
-    def __init__(self):
-        super().__init__(True)
+    mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off, at once; as a context manager, until the block ends.
+
+    ``tg.set_grad_enabled(False)`` switches recording off right away (as in PyTorch);
+    ``with tg.set_grad_enabled(is_training): ...`` sets it for the block only.
+    """
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        self.previous = is_grad_enabled()
+        _set_enabled(self.mode)
+
+    def __enter__(self):
+        return self  # already applied by __init__; __exit__ restores the previous mode
+
+    def __call__(self, fn):
+        _set_enabled(self.previous)  # as a decorator it only applies inside fn
+        return super().__call__(fn)
+
+
+def current_scope():
+    """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
+    return getattr(_state, "scope", ())
+
+
+class module_scope:
+    """Mark the ops recorded inside the block as run by the module at ``path``.
+
+    ``nn.Module.__call__`` uses it so that the graph drawing can box each module's ops.
+    """
+
+    def __init__(self, path, kind):
+        self.entry = (path, kind)
+
+    def __enter__(self):
+        self.previous = current_scope()
+        _state.scope = self.previous + (self.entry,)
+
+    def __exit__(self, *exc):
+        _state.scope = self.previous
+        return False
 
 
 def toposort(root):
@@ -143,18 +189,45 @@ def backward(root, gradient=None, retain_graph=False):
                 f"backward: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
         seed = seed.astype(root.data.dtype, copy=False)
 
+    def keep(tensor, grad):
+        if tensor._op is None or tensor._retains_grad:
+            _store_grad(tensor, grad)
+
+    _propagate(root, seed, retain_graph, keep)
+
+
+def gradients(root, tensors):
+    """d root / d t for each of ``tensors``, as {id(t): array}, leaving every ``.grad`` alone.
+
+    ``root`` must have one element; the graph is kept (as with ``retain_graph=True``).
+    """
+    wanted = {id(t) for t in tensors}
+    found = {}
+
+    def keep(tensor, grad):
+        if id(tensor) in wanted:
+            found[id(tensor)] = grad
+
+    _propagate(root, np.ones(root.shape, dtype=root.data.dtype), True, keep)
+    return found
+
+
+def _propagate(root, seed, retain_graph, keep):
+    """The backward pass proper: walk the graph from ``root`` with ``seed`` as its gradient.
+
+    ``keep(tensor, grad)`` receives the total gradient of every tensor on the way, once all
+    of its uses have contributed.
+    """
     order = toposort(root)
     grads = {id(root): seed}
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
+        keep(tensor, grad)
         op = tensor._op
         if op is None:
-            _store_grad(tensor, grad)
             continue
-        if tensor._retains_grad:
-            _store_grad(tensor, grad)
         if op.released:
             raise RuntimeError(
                 f"backward: the graph through {type(op).__name__} was released by an earlier "

@@ -75,9 +75,10 @@ class Primitive:
         raise NotImplementedError
 
     def release(self):
-        inputs = self.inputs
+        # keep the graph's shape (inputs) and the module it ran in (scope, for drawings)
+        inputs, scope = self.inputs, getattr(self, "scope", ())
         self.__dict__.clear()
-        self.inputs = inputs
+        self.inputs, self.scope = inputs, scope
         self.released = True
 
 
@@ -144,8 +145,9 @@ class Pow(Primitive):
     def backward(self, grad):
         x, y, out = self.x, self.y, self.out
         # dz/dx = y * x^(y-1) ;  dz/dy = x^y * ln(x)  (taken as 0 where x == 0, as PyTorch does)
-        grad_x = unbroadcast(grad * y * np.power(x, y - 1), x.shape)
-        grad_y = None
+        grad_x = grad_y = None
+        if self.needs_grad[0]:
+            grad_x = unbroadcast(grad * y * np.power(x, y - 1), x.shape)
         if self.needs_grad[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_x = np.log(np.where(x == 0, 1, x))

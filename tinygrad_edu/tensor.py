@@ -93,8 +93,22 @@ def _apply(op_cls, *inputs, **params):
     if result.requires_grad:
         op.inputs = inputs
         op.needs_grad = tuple(t.requires_grad for t in inputs)
+        op.scope = autograd.current_scope()   # which nn.Module calls ran it, for the drawing
         result._op = op
     return result
+
+
+def _promote(x, y):
+    """Mixed int/float operands: the integer one takes the float dtype, as in PyTorch.
+
+    (numpy would turn int64 with float32 into float64.)
+    """
+    x_float, y_float = x.data.dtype.kind == "f", y.data.dtype.kind == "f"
+    if x_float and not y_float:
+        return x, Tensor._wrap(y.data.astype(x.data.dtype))
+    if y_float and not x_float:
+        return Tensor._wrap(x.data.astype(y.data.dtype)), y
+    return x, y
 
 
 class Tensor:
@@ -111,9 +125,6 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "__weakref__")
-    # numpy must not treat a Tensor as an array in ``ndarray + tensor``: returning None here
-    # makes numpy hand the operation back to Tensor.__radd__, which records it
-    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -190,11 +201,13 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         return self.data if dtype is None else self.data.astype(dtype)
 
+    # numpy functions on Tensors (np.exp(t), np.dot(a, t), ...) become Tensor operations:
+    # see interop.py
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return interop.array_ufunc(ufunc, method, inputs, kwargs)
+
     def __array_function__(self, func, types, args, kwargs):
-        raise TypeError(
-            f"numpy.{func.__name__} does not take Tensors, since it would drop the graph; "
-            f"use the Tensor method instead (e.g. t.sum(), t.reshape(), Tensor.cat), or "
-            f"t.numpy() if you only need the values")
+        return interop.array_function(func, args, kwargs)
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(")
@@ -241,6 +254,11 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    def zero_(self):
+        """Set every element to zero in place (e.g. ``w.grad.zero_()``); returns self."""
+        self.data[...] = 0
+        return self
+
     def detach(self):
         """A new leaf sharing this tensor's data, with no graph and no gradient."""
         return Tensor._wrap(self.data)
@@ -278,35 +296,49 @@ class Tensor:
             return Tensor._wrap(np.array(other, dtype=dtype))
         return Tensor(other)
 
+    def _binary(self, op, other, reverse=False):
+        """Apply a binary op to (self, other), or (other, self) when ``reverse``."""
+        other = self._operand(other)
+        x, y = (other, self) if reverse else (self, other)
+        if x.data.dtype.kind != y.data.dtype.kind:
+            x, y = _promote(x, y)
+        return _apply(op, x, y)
+
     def __add__(self, other):
-        return _apply(ops.Add, self, self._operand(other))
+        return self._binary(ops.Add, other)
 
     def __radd__(self, other):
-        return _apply(ops.Add, self._operand(other), self)
+        return self._binary(ops.Add, other, reverse=True)
 
     def __sub__(self, other):
-        return _apply(ops.Sub, self, self._operand(other))
+        return self._binary(ops.Sub, other)
 
     def __rsub__(self, other):
-        return _apply(ops.Sub, self._operand(other), self)
+        return self._binary(ops.Sub, other, reverse=True)
 
     def __mul__(self, other):
-        return _apply(ops.Mul, self, self._operand(other))
+        return self._binary(ops.Mul, other)
 
     def __rmul__(self, other):
-        return _apply(ops.Mul, self._operand(other), self)
+        return self._binary(ops.Mul, other, reverse=True)
 
     def __truediv__(self, other):
-        return _apply(ops.Div, self, self._operand(other))
+        return self._divide(self._operand(other), reverse=False)
 
     def __rtruediv__(self, other):
-        return _apply(ops.Div, self._operand(other), self)
+        return self._divide(self._operand(other), reverse=True)
+
+    def _divide(self, other, reverse):
+        # true division of integers gives floats: float32, as in PyTorch (numpy: float64)
+        if self.data.dtype.kind != "f" and other.data.dtype.kind != "f":
+            return self.float()._binary(ops.Div, other.float(), reverse)
+        return self._binary(ops.Div, other, reverse)
 
     def __pow__(self, other):
-        return _apply(ops.Pow, self, self._operand(other))
+        return self._binary(ops.Pow, other)
 
     def __rpow__(self, other):
-        return _apply(ops.Pow, self._operand(other), self)
+        return self._binary(ops.Pow, other, reverse=True)
 
     def __matmul__(self, other):
         return self.matmul(other)
@@ -337,9 +369,13 @@ class Tensor:
         return self._compare(np.greater_equal, other)
 
     def __eq__(self, other):
+        if other is None:
+            return False
         return self._compare(np.equal, other)
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return self._compare(np.not_equal, other)
 
     # ----- primitive methods (one op each) -----------------------------------------------
@@ -376,7 +412,7 @@ class Tensor:
 
     def maximum(self, other):
         """Elementwise maximum with broadcasting; ties split the gradient equally."""
-        return _apply(ops.Maximum, self, self._operand(other))
+        return self._binary(ops.Maximum, other)
 
     def clip(self, min=None, max=None):
         """Clamp every element into [min, max]; either bound may be None."""
@@ -395,6 +431,16 @@ class Tensor:
             raise ValueError(f"matmul: both operands need at least one axis, got shapes "
                              f"{self.shape} and {other.shape}; use * to multiply by a scalar")
         return _apply(ops.MatMul, self, other)
+
+    def dot(self, other):
+        """numpy's ``a.dot(b)`` for vectors and matrices: the same as ``a @ b`` there."""
+        other = self._operand(other)
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.ndim > 2 or other.ndim > 2:
+            raise ValueError(f"dot: supports up to 2-D operands, got shapes {self.shape} and "
+                             f"{other.shape}; use @ (matmul) for stacks of matrices")
+        return self.matmul(other)
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (an int, a tuple, or None for all); ``keepdims`` keeps size-1 axes."""
@@ -492,7 +538,11 @@ class Tensor:
         """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
+        start = ops.normalize_axis(start_dim, self.ndim, "flatten")[0]
+        end = ops.normalize_axis(end_dim, self.ndim, "flatten")[0]
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
+                             f"for a tensor of shape {self.shape}")
         return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
 
     def unsqueeze(self, dim):
@@ -700,3 +750,6 @@ def where(condition, x, y):
         x = y._operand(x) if isinstance(y, Tensor) else Tensor(x)
     y = x._operand(y)
     return _apply(ops.Where, Tensor._wrap(cond), x, y)
+
+
+from . import interop  # noqa: E402  (interop builds on Tensor, defined above)

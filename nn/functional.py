@@ -1,0 +1,269 @@
+"""Stateless versions of the layers, activations and losses (PyTorch's ``torch.nn.functional``).
+
+Everything here is a Tensor expression: autograd differentiates it through the primitives in
+``tinygrad_edu/ops.py``, so no function below has (or needs) a derivative of its own. The
+classes in ``activations.py`` and ``losses.py`` are thin wrappers around these.
+
+Losses take ``reduction='mean'`` (average over the elements), ``'sum'`` or ``'none'`` (one
+loss per element or sample). They check their inputs before computing anything, because a
+wrong shape is the most common silent bug: ``(N,)`` predictions against ``(N, 1)`` targets
+would broadcast to an ``(N, N)`` matrix and train on nonsense.
+"""
+
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ----- layers and activations -------------------------------------------------------------
+
+def linear(input, weight, bias=None):
+    """y = x @ weight.T + bias.  x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
+    y = _as_tensor(input) @ weight.T
+    return y if bias is None else y + bias
+
+
+def relu(input):
+    """max(x, 0), elementwise."""
+    return _as_tensor(input).relu()
+
+
+def leaky_relu(input, negative_slope=0.01):
+    """x where x > 0, else negative_slope * x."""
+    return _as_tensor(input).leaky_relu(negative_slope)
+
+
+def sigmoid(input):
+    """1 / (1 + e^-x), elementwise, without overflow."""
+    return _as_tensor(input).sigmoid()
+
+
+def tanh(input):
+    """tanh(x), elementwise."""
+    return _as_tensor(input).tanh()
+
+
+def softmax(input, dim=-1):
+    """e^x / sum(e^x) along ``dim``: every slice along ``dim`` becomes a distribution."""
+    return _as_tensor(input).softmax(axis=dim)
+
+
+def log_softmax(input, dim=-1):
+    """log(softmax(x)) along ``dim``, computed as x - logsumexp(x) (no overflow, no log 0)."""
+    return _as_tensor(input).log_softmax(axis=dim)
+
+
+def dropout(input, p=0.5, training=True):
+    """Inverted dropout: zero each element with probability ``p`` and scale survivors by 1/(1-p).
+
+    The scaling keeps the expected value of every element unchanged, so nothing needs to be
+    rescaled at evaluation time, where (``training=False``) this is the identity. The mask
+    comes from ``Tensor.rand``, so ``tg.manual_seed`` makes it reproducible. The mask is a
+    constant: gradients flow only through the kept elements, scaled the same way.
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: p is the probability of zeroing an element and must be in "
+                         f"[0, 1], got {p!r}")
+    input = _as_tensor(input)
+    if not training or p == 0:
+        return input
+    keep = Tensor.rand(*input.shape).data >= p        # True with probability 1 - p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = (keep * scale).astype(input.dtype)
+    return input * Tensor(mask)
+
+
+# ----- loss helpers -----------------------------------------------------------------------
+
+def _check_reduction(reduction, name):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _float_input(input, name):
+    input = _as_tensor(input)
+    if input.data.dtype.kind != "f":
+        raise TypeError(f"{name}: the input (predictions) must be floating point, got "
+                        f"{input.dtype}; convert it with .float()")
+    return input
+
+
+def _same_shape_target(input, target, name):
+    """The target as a Tensor of the input's shape and dtype, or a ValueError naming both shapes."""
+    target = _as_tensor(target)
+    if target.shape != input.shape:
+        hint = ""
+        if target.shape == input.shape + (1,) or input.shape == target.shape + (1,):
+            hint = (f" Comparing them would broadcast to shape "
+                    f"{np.broadcast_shapes(input.shape, target.shape)}, every prediction "
+                    f"against every target; make them match, e.g. target.reshape({input.shape}) "
+                    "or input.squeeze(1).")
+        raise ValueError(f"{name}: input has shape {input.shape} but target has shape "
+                         f"{target.shape}; they must be equal.{hint}")
+    if target.data.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: target must hold numbers, got {target.dtype}")
+    # 0/1 labels given as ints or bools are fine: compare them in the input's float dtype
+    return target.to(input.dtype)
+
+
+def _class_labels(target, n, num_classes, input_shape, name):
+    """Check integer class labels: shape (n,), values in 0..num_classes-1. Returns the array."""
+    labels = target.data
+    if labels.dtype.kind == "b":
+        raise TypeError(f"{name}: target holds booleans; class labels must be integers, "
+                        "e.g. target.long()")
+    if labels.shape != (n,):
+        hint = " (use target.reshape(-1))" if labels.size == n else ""
+        raise ValueError(f"{name}: input of shape {input_shape} needs one class label per "
+                         f"sample, i.e. a target of shape ({n},), got {labels.shape}{hint}")
+    bad = (labels < 0) | (labels >= num_classes)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{name}: label {labels[i]} (sample {i}) is out of range for "
+                         f"{num_classes} classes; labels must be integers in "
+                         f"0..{num_classes - 1}")
+    return labels
+
+
+def _pick(log_probs, target, name, input_shape):
+    """-log_probs[i, label_i] for each sample i: the negative log-likelihood of the true class."""
+    n, num_classes = log_probs.shape
+    labels = _class_labels(target, n, num_classes, input_shape, name)
+    return -log_probs[np.arange(n), labels]
+
+
+def _as_batch(input, target):
+    """A single sample (C,) with a scalar label becomes a batch of one: (1, C) and (1,)."""
+    if input.ndim == 1:
+        return input.reshape(1, -1), (target.reshape(1) if target.ndim == 0 else target), True
+    return input, target, False
+
+
+def _finish(loss, reduction, single):
+    loss = _reduce(loss, reduction)
+    return loss.reshape(()) if single and reduction == "none" else loss
+
+
+# ----- losses -----------------------------------------------------------------------------
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: mean((input - target)^2). input and target must have equal shapes."""
+    name = "mse_loss (MSELoss)"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _same_shape_target(input, target, name)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy of raw scores: -log softmax(input)[label], averaged over samples.
+
+    input: logits (N, C) (or (C,) for one sample), *not* probabilities: do not apply softmax
+    first. target: integer class labels (N,) in 0..C-1, or float class probabilities of
+    shape (N, C) (then the loss is -sum(p * log_softmax(input))). Computed through
+    ``log_softmax``, so logits of +-1000 give finite, exact values.
+    """
+    name = "cross_entropy (CrossEntropyLoss)"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _as_tensor(target)
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected logits of shape (N, C) or (C,), got {input.shape}")
+    if target.data.dtype.kind == "f":
+        if target.shape != input.shape:
+            raise TypeError(
+                f"{name}: target has dtype {target.dtype} and shape {target.shape}. Class labels "
+                f"must be integers: pass target.long(). (A float target is read as class "
+                f"probabilities and must have the logits' shape {input.shape}.)")
+        # soft labels: the cross-entropy between the target distribution and softmax(input)
+        loss = -(target.to(input.dtype) * input.log_softmax(axis=-1)).sum(axis=-1)
+        return _reduce(loss, reduction)
+    input, target, single = _as_batch(input, target)
+    loss = _pick(input.log_softmax(axis=1), target, name, input.shape)
+    return _finish(loss, reduction, single)
+
+
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood: -input[i, label_i], for log-probabilities (N, C) and labels (N,).
+
+    Use after ``log_softmax``; ``nll_loss(log_softmax(x), y)`` equals ``cross_entropy(x, y)``.
+    """
+    name = "nll_loss (NLLLoss)"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _as_tensor(target)
+    if input.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected log-probabilities of shape (N, C) or (C,), got "
+                         f"{input.shape}")
+    if target.data.dtype.kind == "f":
+        raise TypeError(f"{name}: target has dtype {target.dtype}; class labels must be "
+                        "integers: pass target.long()")
+    input, target, single = _as_batch(input, target)
+    return _finish(_pick(input, target, name, input.shape), reduction, single)
+
+
+def _clamped_log(x):
+    """log(x), clamped below at -100 as PyTorch's BCELoss does, with finite gradients.
+
+    Where log(x) would be below -100 (x = 0 in particular) the result is the constant -100,
+    and log is evaluated at a harmless 1 instead of x: log's derivative 1/x would be inf at 0,
+    and inf times the zero gradient of the unused branch is nan.
+    """
+    active = x.data > np.exp(-100.0)
+    safe = tg.where(active, x, 1.0)
+    return tg.where(active, safe.log(), -100.0)
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """Binary cross-entropy of probabilities: -(y log p + (1 - y) log(1 - p)), elementwise.
+
+    input: probabilities in [0, 1] (e.g. after sigmoid), target: 0/1 (or soft) labels of the
+    same shape. Each log is clamped at -100, so p exactly 0 or 1 gives a finite loss and
+    gradient. For raw scores prefer ``binary_cross_entropy_with_logits``, which is more
+    accurate for confident predictions.
+    """
+    name = "binary_cross_entropy (BCELoss)"
+    _check_reduction(reduction, name)
+    input = _float_input(input, name)
+    target = _same_shape_target(input, target, name)
+    p = input.data
+    if p.size and not ((p >= 0) & (p <= 1)).all():
+        raise ValueError(f"{name}: input must be probabilities in [0, 1], found values from "
+                         f"{np.nanmin(p):.4g} to {np.nanmax(p):.4g}"
+                         f"{' and nan' if np.isnan(p).any() else ''}; apply sigmoid first, or "
+                         "pass the raw scores to BCEWithLogitsLoss")
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """Binary cross-entropy of raw scores x: BCE(sigmoid(x), y), computed stably.
+
+    Uses max(x, 0) - x*y + log(1 + e^-|x|), which equals -(y log sigmoid(x) +
+    (1 - y) log(1 - sigmoid(x))) but never exponentiates a positive number, so logits of
+    +-1e4 give exact, finite values. input and target must have equal shapes.
+    """
+    name = "binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
+    _check_reduction(reduction, name)
+    x = _float_input(input, name)
+    y = _same_shape_target(x, target, name)
+    # maximum, not relu: at x == 0 maximum shares the tie's gradient (1/2) and |x| has
+    # derivative 0, which together give the exact derivative sigmoid(0) - y there
+    loss = x.maximum(0.0) - x * y + ((-x.abs()).exp() + 1).log()
+    return _reduce(loss, reduction)

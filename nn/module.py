@@ -1,0 +1,496 @@
+"""Module, Parameter and Sequential: how a network holds its weights and finds its parts.
+
+A ``Module`` notices what you assign to it. ``self.fc1 = nn.Linear(5, 64)`` registers a
+sub-module, ``self.w = nn.Parameter(...)`` a learnable weight, and
+``self.register_buffer("running_mean", t)`` a tensor that is saved with the model but not
+trained. From these three registries (``_modules``, ``_parameters``, ``_buffers``, named as in
+PyTorch) come ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and the printed tree.
+
+Names: every parameter's ``.name`` is its dotted path from the outermost module it has been
+assigned into ("0.weight", "encoder.fc1.bias"), so graph drawings and error messages can say
+which weight they mean. Each module also knows its own path (``_path``, "" for the outermost
+one), which layers put into their error messages. Assigning a module into a parent renames
+everything below it; a module shared by two parents carries the path of the last assignment.
+
+Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, set by
+the engine from ``tinygrad_edu.autograd.module_scope``): a tuple of (path, class name) pairs
+from the outermost module call inwards, e.g.
+``(("model", "Sequential"), ("model.0", "Linear"))``; the graph drawer groups ops by it. The
+outermost module is called "model" (a loss: "loss"). This is bookkeeping for pictures only.
+"""
+
+import collections
+import warnings
+import zipfile
+
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+def _join(prefix, name):
+    """Dotted path: _join("encoder", "fc1") == "encoder.fc1", _join("", "fc1") == "fc1"."""
+    return f"{prefix}.{name}" if prefix else name
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as a learnable weight when it is assigned as an attribute.
+
+    ``Parameter(data, requires_grad=True)``: ``data`` is a Tensor, a numpy array or a nested
+    list; an array (or a Tensor's array) of a supported dtype is shared, not copied. Apart from
+    being found by ``Module.parameters()`` it is an ordinary leaf Tensor: results of operations
+    on it are plain Tensors.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty(0, dtype=np.float32)
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer, loss and model: subclass it and write ``forward``.
+
+    Call ``super().__init__()`` first in your ``__init__``, then assign layers and parameters
+    as attributes; calling the module runs ``forward``::
+
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1 = nn.Linear(5, 64)
+                self.fc2 = nn.Linear(64, 4)
+
+            def forward(self, x):                  # x: (batch, 5) -> (batch, 4)
+                return self.fc2(self.fc1(x).relu())
+
+    A plain Tensor assigned as an attribute is *not* a parameter (as in PyTorch): wrap it in
+    ``nn.Parameter`` to have it trained, or use ``register_buffer`` to have it saved.
+    """
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these registries to exist already
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_path", "")
+
+    def forward(self, *args, **kwargs):
+        """The computation of this module; every subclass defines it."""
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); define "
+                                  "forward(self, x) in your Module subclass")
+
+    def __call__(self, *args, **kwargs):
+        # ops recorded inside forward remember this call, so drawings can box them per module
+        with tg.autograd.module_scope(self._scope_name(), type(self).__name__):
+            return self.forward(*args, **kwargs)
+
+    _scope_root = "model"   # what the outermost module is called in graph drawings
+
+    def _scope_name(self):
+        return f"{self._scope_root}.{self._path}" if self._path else self._scope_root
+
+    # ----- registration ------------------------------------------------------------------
+
+    def _registry(self, name, kind):
+        registry = self.__dict__.get(name)
+        if registry is None:
+            raise AttributeError(f"cannot assign {kind} before Module.__init__() has run; call "
+                                 f"super().__init__() first in {type(self).__name__}.__init__")
+        return registry
+
+    def _forget(self, name):
+        """Remove ``name`` from every registry and from the plain attributes."""
+        for registry in ("_parameters", "_buffers", "_modules"):
+            self.__dict__.get(registry, {}).pop(name, None)
+        self.__dict__.pop(name, None)
+
+    @staticmethod
+    def _check_name(name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name must be a string, got {type(name).__name__}")
+        if name == "" or "." in name:
+            raise ValueError(f"{kind} name {name!r} must be non-empty and contain no '.'")
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent one such as a missing bias)."""
+        self._registry("_parameters", "parameters")
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot register a {type(param).__name__} as parameter {name!r}; "
+                            "wrap it: nn.Parameter(tensor)")
+        self._forget(name)
+        self._parameters[name] = param
+        if param is not None:
+            param.name = _join(self._path, name)
+
+    def register_buffer(self, name, tensor):
+        """Register a Tensor (or None) saved in ``state_dict`` but not trained (running stats)."""
+        self._registry("_buffers", "buffers")
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"buffer {name!r} must be a Tensor or None, "
+                            f"got {type(tensor).__name__}")
+        self._forget(name)
+        self._buffers[name] = tensor
+        if tensor is not None:
+            tensor.name = _join(self._path, name)
+
+    def add_module(self, name, module):
+        """Register ``module`` (or None) as a child called ``name``; its parameters are renamed."""
+        self._registry("_modules", "modules")
+        self._check_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.{name} must be a Module, got "
+                            f"{_describe_non_module(module)}")
+        self._forget(name)
+        self._modules[name] = module
+        if module is not None:
+            module._rename(_join(self._path, name))
+
+    register_module = add_module
+
+    def _rename(self, path):
+        """Set this module's path and re-prefix the names below it (after it got a parent)."""
+        object.__setattr__(self, "_path", path)
+        for name, tensor in list(self._parameters.items()) + list(self._buffers.items()):
+            if tensor is not None:
+                tensor.name = _join(path, name)
+        for name, module in self._modules.items():
+            if module is not None:
+                module._rename(_join(path, name))
+
+    def __setattr__(self, name, value):
+        params = self.__dict__.get("_parameters")
+        modules = self.__dict__.get("_modules")
+        buffers = self.__dict__.get("_buffers")
+        if isinstance(value, Parameter):
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to parameter {name!r}; "
+                                "assign an nn.Parameter or None")
+            params[name] = None
+        elif isinstance(value, Module):
+            self.add_module(name, value)
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign a {type(value).__name__} to sub-module {name!r}; "
+                                "assign an nn.Module or None")
+            modules[name] = None
+        elif buffers is not None and name in buffers:
+            self.register_buffer(name, value)
+        else:
+            if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+                # the classic silent bug: the tensor is never handed to the optimizer
+                warnings.warn(
+                    f"{type(self).__name__}.{name} is a plain Tensor with requires_grad=True; it "
+                    "is not registered as a parameter, so parameters(), the optimizer and "
+                    f"state_dict() will not see it. Use self.{name} = nn.Parameter(tensor).",
+                    UserWarning, stacklevel=2)
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # only called when normal lookup fails: registered things live in the registries
+        for registry in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for registry in ("_parameters", "_buffers", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                del entries[name]
+                return
+        object.__delattr__(self, name)
+
+    # ----- walking the tree --------------------------------------------------------------
+
+    def named_children(self):
+        """(name, module) for each direct sub-module."""
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        """The direct sub-modules."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix=""):
+        """(dotted path, module) for this module (path ``prefix``) and every one below it.
+
+        A module reachable by two paths is listed once. Module trees are shallow, so a
+        recursive walk is fine here (unlike the tensor graph, which can be 100 000 deep).
+        """
+        seen = set()
+
+        def walk(module, path):
+            if id(module) in seen:
+                return
+            seen.add(id(module))
+            yield path, module
+            for name, child in module.named_children():
+                yield from walk(child, _join(path, name))
+
+        yield from walk(self, prefix)
+
+    def modules(self):
+        """This module and every module below it."""
+        for _, module in self.named_modules():
+            yield module
+
+    def _named_members(self, registry, prefix, recurse):
+        seen = set()
+        owners = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for owner_path, owner in owners:
+            for name, tensor in owner.__dict__[registry].items():
+                if tensor is None or id(tensor) in seen:   # shared weights are listed once
+                    continue
+                seen.add(id(tensor))
+                yield _join(owner_path, name), tensor
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted path, Parameter) for every parameter, e.g. ("0.weight", ...), each once."""
+        return self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse=True):
+        """Every parameter of this module and its sub-modules (a generator), each once."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True):
+        """(dotted path, Tensor) for every buffer, e.g. ("1.running_mean", ...)."""
+        return self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse=True):
+        """Every buffer of this module and its sub-modules."""
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module and then on this one; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    # ----- training state ----------------------------------------------------------------
+
+    def train(self, mode=True):
+        """Put this module and all below it in training mode (or evaluation mode if False).
+
+        Only some layers care: Dropout drops units and BatchNorm1d uses batch statistics
+        in training mode. Returns self, so ``model.train()`` can be chained.
+        """
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be True or False, got {mode!r}")
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``. Dropout becomes the identity, BatchNorm1d uses
+        its running statistics. It does not turn off gradient recording; use ``no_grad()``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: ``p.grad = None`` (PyTorch's default), or zero it."""
+        for param in self.parameters():
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad.data[...] = 0
+
+    def _cast(self, dtype):
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.data.dtype.kind == "f" and tensor.data.dtype != dtype:
+                tensor.data = tensor.data.astype(dtype)
+                tensor.grad = None
+        return self
+
+    def double(self):
+        """Convert floating parameters and buffers to float64 in place (e.g. for gradcheck)."""
+        return self._cast(np.float64)
+
+    def float(self):
+        """Convert floating parameters and buffers to float32 in place."""
+        return self._cast(np.float32)
+
+    # ----- saving and loading ------------------------------------------------------------
+
+    def _named_state(self):
+        return list(self.named_parameters()) + list(self.named_buffers())
+
+    def state_dict(self):
+        """An ordered dict: dotted name -> numpy array (a copy) for every parameter and buffer.
+
+        Buffers such as BatchNorm1d's ``running_mean`` are included, so a saved model
+        evaluates exactly as it did.
+        """
+        return collections.OrderedDict((name, tensor.data.copy())
+                                       for name, tensor in self._named_state())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays from ``state_dict`` into the parameters and buffers, in place.
+
+        Values may be numpy arrays or Tensors and are converted to each tensor's dtype. With
+        ``strict=True`` (the default) the keys must match ``state_dict()``'s exactly; shapes
+        must always match. On any problem nothing is copied and a ValueError lists every
+        missing key, unexpected key and shape mismatch. Returns ``(missing_keys,
+        unexpected_keys)``.
+        """
+        own = dict(self._named_state())
+        missing = [key for key in own if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        values, problems = {}, []
+        for key in own:
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.dtype.kind not in "biuf":
+                problems.append(f"{key}: holds {value.dtype} data, not numbers")
+            elif value.shape != own[key].shape:
+                problems.append(f"{key}: shape {value.shape} in the state dict, "
+                                f"{own[key].shape} in the model")
+            values[key] = value
+        if strict:
+            problems += [f"missing key {key!r}" for key in missing]
+            problems += [f"unexpected key {key!r}" for key in unexpected]
+        if problems:
+            raise ValueError(f"load_state_dict: the state dict does not fit this "
+                             f"{type(self).__name__}:\n  " + "\n  ".join(problems))
+        for key, value in values.items():
+            # in place, so an optimizer holding these tensors keeps working
+            np.copyto(own[key].data, value, casting="unsafe")
+        return IncompatibleKeys(missing, unexpected)
+
+    # ----- printing ----------------------------------------------------------------------
+
+    def extra_repr(self):
+        """The text inside this module's parentheses, e.g. 'in_features=5, out_features=64'."""
+        return ""
+
+    def __repr__(self):
+        lines = self.extra_repr().splitlines()
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"({name}): {child}")
+        if not self._modules:
+            return f"{type(self).__name__}({''.join(lines)})"
+        body = "\n".join("  " + line for line in lines)
+        return f"{type(self).__name__}(\n{body}\n)"
+
+
+def _describe_non_module(value):
+    """What was passed instead of a Module, with the usual fix for ``nn.ReLU`` without ()."""
+    if isinstance(value, type) and issubclass(value, Module):
+        return (f"the class {value.__name__} itself; create an instance by calling it, "
+                f"e.g. nn.{value.__name__}(...)")
+    return f"a {type(value).__name__}"
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Children are named "0", "1", ... (or by the keys of a single dict argument), so
+    parameters are called "0.weight", "2.bias". Supports ``len``, iteration, ``seq[i]``,
+    ``seq[i:j]`` (a new Sequential of the same modules, under their original names) and
+    ``append``.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            named = list(modules[0].items())
+        else:
+            named = [(str(i), module) for i, module in enumerate(modules)]
+        for name, module in named:
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: argument {name} is {_describe_non_module(module)}, "
+                                "not a Module")
+            self.add_module(name, module)
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def append(self, module):
+        """Add ``module`` at the end; returns self."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: got {_describe_non_module(module)}, not a Module")
+        self.add_module(str(len(self)), module)
+        return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            part = Sequential()
+            # straight into the registry: the modules still belong to this model, so their
+            # paths and parameter names must not be rewritten by add_module
+            part._modules.update(items[index])
+            return part
+        try:
+            return items[index][1]
+        except IndexError:
+            raise IndexError(f"Sequential: index {index} is out of range for "
+                             f"{len(items)} modules") from None
+
+
+def save(module, path):
+    """Write ``module.state_dict()`` to ``path`` as an ``.npz`` archive (the path is used as is).
+
+    Only arrays are written, no pickled Python objects, so the file is safe to share.
+    """
+    state = module.state_dict()
+    with open(path, "wb") as f:   # a file object, so numpy does not append ".npz" to the name
+        np.savez(f, **state)
+
+
+def load(module, path):
+    """Load an ``.npz`` written by ``save`` into ``module`` (strictly) and return the module.
+
+    The file is read with ``np.load(path, allow_pickle=False)``: anything but an archive of
+    plain numeric arrays raises ValueError, as does a key or shape that does not fit.
+    """
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"nn.load: {path} is not an .npz archive of arrays written by "
+                         f"nn.save ({error})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"nn.load: {path} holds a single array (an .npy file), not the .npz "
+                         "archive of named arrays that nn.save writes")
+    with archive:
+        state = {}
+        for key in archive.files:
+            try:
+                state[key] = archive[key]
+            except ValueError as error:
+                raise ValueError(f"nn.load: entry {key!r} of {path} is not a plain array "
+                                 f"({error}); only files written by nn.save can be "
+                                 "loaded") from None
+    try:
+        module.load_state_dict(state)
+    except ValueError as error:
+        raise ValueError(f"nn.load: {path}: {error}") from None
+    return module

@@ -1,0 +1,260 @@
+"""Optimizers: SGD, Adam, AdamW, with PyTorch's update formulas.
+
+An optimizer step is plain numpy arithmetic on each parameter's array, in place and in the
+parameter's dtype, run under ``no_grad``: it reads ``p.grad`` (filled by ``backward()``)
+and moves ``p.data``. That is not a derivative, and it records nothing in the graph.
+
+The usual loop::
+
+    opt = Adam(model.parameters(), lr=1e-3)
+    for xb, yb in batches:
+        loss = loss_fn(model(xb), yb)
+        opt.zero_grad()        # gradients add up across backward() calls otherwise
+        loss.backward()
+        opt.step()
+
+``opt.param_groups`` is a list of dicts ('params', 'lr', ...); change a group's 'lr' to
+schedule the learning rate. Parameters whose ``.grad`` is None are left alone.
+"""
+
+import warnings
+
+import numpy as np
+
+import tinygrad_edu as tg
+from tinygrad_edu import Tensor
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` and per-parameter ``state``; subclasses write ``_update``.
+
+    ``params`` is an iterable (a list, or the generator ``model.parameters()``) of Tensors,
+    or of dicts ``{'params': [...], 'lr': ...}`` giving some groups their own settings.
+    """
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        # per-parameter state (momentum buffers, Adam's moments), keyed by the parameter
+        # itself: Tensor hashes by identity, so this is safe despite elementwise ==
+        self.state = {}
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors, "
+                            "got a single Tensor; wrap it in a list: [t]")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass "
+                             "model.parameters() of a model that has parameters")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a group ``{'params': [...], <setting>: value}``; missing settings take defaults."""
+        name = type(self).__name__
+        if not isinstance(group, dict):
+            raise TypeError(f"{name}: a parameter group must be a dict with a 'params' entry, "
+                            f"got {type(group).__name__}")
+        group = dict(group)
+        params = group.get("params")
+        params = [params] if isinstance(params, Tensor) else list(params or [])
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        unique, seen = [], set()
+        for i, p in enumerate(params):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor; "
+                                "pass model.parameters() or a list of Tensors")
+            if p.data.dtype.kind != "f":
+                raise TypeError(f"{name}: parameter {i} has dtype {p.dtype}; only floating-point "
+                                "tensors can be optimized")
+            if not p.is_leaf:
+                raise ValueError(f"{name}: parameter {i} (shape {p.shape}) was computed by an "
+                                 "operation, so it is not a leaf and never gets a .grad; "
+                                 "optimize the tensors you created instead")
+            if id(p) in seen:
+                warnings.warn(f"{name}: parameter {i} appears twice in the list; it is kept once",
+                              UserWarning, stacklevel=3)
+                continue
+            seen.add(id(p))
+            unique.append(p)
+        for other in self.param_groups:
+            if any(id(p) in seen for p in other["params"]):
+                raise ValueError(f"{name}: some parameters appear in more than one group")
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        group["params"] = unique
+        self._check_settings(group)
+        self.param_groups.append(group)
+
+    def _check_settings(self, group):
+        lr = group["lr"]
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr < 0:
+            raise ValueError(f"{type(self).__name__}: invalid learning rate {lr!r}; it must be "
+                             "a non-negative number")
+        if group.get("weight_decay", 0) < 0:
+            raise ValueError(f"{type(self).__name__}: invalid weight_decay "
+                             f"{group['weight_decay']!r}; it must be non-negative")
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: ``p.grad = None`` (the default) or zero it in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure`` (optional) recomputes and
+        returns the loss, as in PyTorch; its value is returned."""
+        loss = None
+        if closure is not None:
+            with tg.enable_grad():
+                loss = closure()
+        with tg.no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    self._update(p, p.grad.data, group, self.state.setdefault(p, {}))
+        return loss
+
+    def _update(self, p, grad, group, state):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """The optimizer's settings and state as plain data; parameters are given by position."""
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+            settings = {k: v for k, v in group.items() if k != "params"}
+            settings["params"] = [index[id(p)] for p in group["params"]]
+            groups.append(settings)
+        state = {index[id(p)]: {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                                for k, v in s.items()}
+                 for p, s in self.state.items() if id(p) in index}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore settings and state saved by ``state_dict()`` for the same parameter layout."""
+        saved_groups = state_dict["param_groups"]
+        saved_sizes = [len(g["params"]) for g in saved_groups]
+        own_sizes = [len(g["params"]) for g in self.param_groups]
+        if saved_sizes != own_sizes:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved groups have "
+                             f"{saved_sizes} parameters, this optimizer's {own_sizes}")
+        params = [p for group in self.param_groups for p in group["params"]]
+        for group, saved in zip(self.param_groups, saved_groups):
+            group.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {}
+        for i, s in state_dict["state"].items():
+            p = params[int(i)]
+            self.state[p] = {k: (np.array(v, dtype=p.data.dtype) if isinstance(v, np.ndarray)
+                                 else v) for k, v in s.items()}
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum, as PyTorch computes it.
+
+    Each step, with g = p.grad:
+      g = g + weight_decay * p                          (L2 penalty, if weight_decay)
+      b = g on the first step, else momentum * b + (1 - dampening) * g   (if momentum)
+      g = g + momentum * b if nesterov, else b
+      p = p - lr * g
+    Note PyTorch's convention: the velocity accumulates gradients, and lr multiplies it.
+    """
+
+    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False):
+        if momentum < 0:
+            raise ValueError(f"SGD: invalid momentum {momentum!r}; it must be non-negative")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov))
+
+    def _update(self, p, grad, group, state):
+        lr, momentum = group["lr"], group["momentum"]
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * p.data
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                # the first step starts the velocity at the gradient itself (no dampening)
+                buf = state["momentum_buffer"] = np.array(grad, dtype=p.data.dtype, copy=True)
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * grad
+            # Nesterov looks one step ahead along the velocity
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        p.data -= lr * grad
+
+
+class Adam(Optimizer):
+    """Adam, as PyTorch computes it (weight_decay is an L2 penalty added to the gradient).
+
+    Each step t = 1, 2, ... with g = p.grad:
+      g = g + weight_decay * p                          (if weight_decay)
+      m = beta1 * m + (1 - beta1) * g                   (first moment: a running mean)
+      v = beta2 * v + (1 - beta2) * g^2                 (second moment)
+      m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)   (undo the bias towards 0)
+      p = p - lr * m_hat / (sqrt(v_hat) + eps)
+    m and v start at zero. For decoupled weight decay use AdamW.
+    """
+
+    _decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        for i, beta in enumerate(betas):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{type(self).__name__}: invalid beta{i + 1} {beta!r}; it "
+                                 "must be in [0, 1)")
+        if eps < 0:
+            raise ValueError(f"{type(self).__name__}: invalid eps {eps!r}; it must be non-negative")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay))
+
+    def _update(self, p, grad, group, state):
+        lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        if decay != 0:
+            if self._decoupled_weight_decay:
+                p.data *= 1 - lr * decay      # AdamW: shrink the weights, apart from the gradient
+            else:
+                grad = grad + decay * p.data  # Adam: L2 penalty, which then gets rescaled by v
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * grad
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        m_hat = m / (1 - beta1 ** t)
+        v_hat = v / (1 - beta2 ** t)
+        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch computes it.
+
+    Each step first shrinks the weights, p = p - lr * weight_decay * p, then takes a plain
+    Adam step (no L2 term in the gradient). Default weight_decay is 1e-2.
+    """
+
+    _decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

@@ -1,0 +1,180 @@
+"""Draw the computation graph behind a tensor, with Graphviz.
+
+``draw_graph(root)`` returns a ``graphviz.Digraph`` (Jupyter shows it inline);
+``render_svg(root, path)`` writes it as SVG through Graphviz's ``dot`` program.
+
+What the picture shows:
+
+- a box per leaf tensor: parameters (blue) and constants or data (grey), labelled with the
+  tensor's name, shape and dtype;
+- an ellipse per op, labelled with the op, the shape and dtype of its result;
+- the norm of the gradient of ``root`` at each node, when it is known: computed on the spot
+  while the graph still holds its saved buffers (before ``backward()``, or after
+  ``backward(retain_graph=True)``), otherwise taken from the leaves' ``.grad``;
+- in red, nodes whose gradient holds NaN or inf; in orange, nodes whose gradient is zero
+  everywhere (nothing flows back through them: a dead ReLU layer, a saturated unit);
+- the ops run inside each ``nn.Module``'s ``forward``, grouped in a labelled box per module
+  (``model.0 (Linear)``), so an MLP reads like its architecture (``clusters=False`` turns
+  that off).
+"""
+
+import shutil
+
+import numpy as np
+
+from . import autograd
+
+PARAMETER_COLOR = "#cfe2f3"
+CONSTANT_COLOR = "#eeeeee"
+OP_COLOR = "#ffffff"
+NONFINITE_COLOR = "#f4a6a6"
+ZERO_GRAD_COLOR = "#fcd29f"
+
+
+def _describe(array):
+    return f"{tuple(array.shape)} {array.dtype}"
+
+
+def _grad_note(grad):
+    """(text for the label, highlight colour or None) for a gradient array (or None)."""
+    if grad is None:
+        return "", None
+    if not np.all(np.isfinite(grad)):
+        bad = int(np.sum(~np.isfinite(grad)))
+        return f"\\ngrad: {bad} NaN/inf", NONFINITE_COLOR
+    norm = float(np.sqrt(np.sum(np.square(grad, dtype=np.float64))))
+    if norm == 0.0:
+        return "\\n‖grad‖ = 0", ZERO_GRAD_COLOR
+    return f"\\n‖grad‖ = {norm:.3g}", None
+
+
+def _collect(root):
+    """Every tensor reachable from ``root`` through recorded ops, each once, inputs first."""
+    seen, tensors, stack = set(), [], [root]
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        tensors.append(tensor)
+        if tensor._op is not None:
+            stack.extend(tensor._op.inputs)
+    return tensors
+
+
+def _gradients(root, tensors):
+    """d root / d tensor for every tensor, as {id: array}; None where it cannot be known."""
+    if root.requires_grad and root.data.size == 1 and not _released(tensors):
+        return autograd.gradients(root, tensors)
+    return {id(t): t.grad.data for t in tensors if t.grad is not None}
+
+
+def _released(tensors):
+    return any(t._op is not None and t._op.released for t in tensors)
+
+
+def draw_graph(root, clusters=True, show_grads=True):
+    """The graph that computed ``root``, as a ``graphviz.Digraph``.
+
+    ``clusters`` groups the ops of each ``nn.Module`` call into a labelled box;
+    ``show_grads`` labels nodes with the norm of d root / d node where it is known and
+    highlights NaN/inf (red) and all-zero (orange) gradients. Nothing is computed into
+    ``.grad``: the picture never changes the state of your tensors.
+    """
+    import graphviz
+
+    tensors = _collect(root)
+    grads = _gradients(root, tensors) if show_grads else {}
+    graph = graphviz.Digraph("tinygrad_edu", graph_attr={"rankdir": "BT", "fontname": "Helvetica"},
+                             node_attr={"fontname": "Helvetica", "fontsize": "10",
+                                        "style": "filled"})
+    scopes = {}   # scope tuple -> list of node ids drawn inside it
+    used_colors = set()
+    consumer_scopes = _consumer_scopes(tensors)
+    for tensor in tensors:
+        node = str(id(tensor))
+        note, highlight = _grad_note(grads.get(id(tensor)))
+        used_colors.add(highlight)
+        if tensor._op is None:
+            kind = "parameter" if tensor.requires_grad else "constant"
+            title = tensor.name or ("input" if kind == "constant" else "leaf")
+            label = f"{title}\\n{_describe(tensor.data)}{note}"
+            color = highlight or (PARAMETER_COLOR if kind == "parameter" else CONSTANT_COLOR)
+            attrs = {"shape": "box", "fillcolor": color}
+            # a leaf sits in the module box of the ops that use it, if they all share one
+            used_in = consumer_scopes.get(id(tensor), ())
+            scope = next(iter(used_in)) if len(used_in) == 1 else ()
+        else:
+            op = tensor._op
+            name = f" {tensor.name}" if tensor.name else ""
+            label = f"{type(op).__name__}{name}\\n{_describe(tensor.data)}{note}"
+            attrs = {"shape": "ellipse", "fillcolor": highlight or OP_COLOR}
+            scope = getattr(op, "scope", ())
+            for parent in op.inputs:
+                graph.edge(str(id(parent)), node)
+        scopes.setdefault(scope if clusters else (), []).append((node, label, attrs))
+    _emit_scopes(graph, scopes)
+    if show_grads and used_colors - {None}:
+        _legend(graph, used_colors)
+    return graph
+
+
+def _consumer_scopes(tensors):
+    """{id(tensor): set of module scopes of the ops that take it as an input}."""
+    consumers = {}
+    for tensor in tensors:
+        if tensor._op is not None:
+            for parent in tensor._op.inputs:
+                consumers.setdefault(id(parent), set()).add(getattr(tensor._op, "scope", ()))
+    return consumers
+
+
+def _emit_scopes(graph, scopes):
+    """Draw nodes inside nested clusters: scope (outer, ..., inner) of (path, class) pairs."""
+    tree = {}
+    for scope, nodes in scopes.items():
+        branch = tree
+        for level in scope:
+            branch = branch.setdefault(level, {})
+        branch.setdefault(None, []).extend(nodes)
+
+    def emit(target, branch):
+        for node, label, attrs in branch.get(None, []):
+            target.node(node, label, **attrs)
+        for key, sub in branch.items():
+            if key is None:
+                continue
+            path, kind = key
+            with target.subgraph(name=f"cluster_{path}") as cluster:
+                cluster.attr(label=f"{path} ({kind})", style="rounded,dashed", color="#7f7f7f",
+                             fontname="Helvetica", fontsize="11")
+                emit(cluster, sub)
+
+    emit(graph, tree)
+
+
+def _legend(graph, used_colors):
+    with graph.subgraph(name="cluster_legend") as legend:
+        legend.attr(label="legend", style="rounded", color="#bbbbbb", fontname="Helvetica")
+        if NONFINITE_COLOR in used_colors:
+            legend.node("legend_nan", "gradient has NaN/inf", shape="box", fillcolor=NONFINITE_COLOR)
+        if ZERO_GRAD_COLOR in used_colors:
+            legend.node("legend_zero", "gradient is zero everywhere\\n(nothing flows back)",
+                        shape="box", fillcolor=ZERO_GRAD_COLOR)
+
+
+def render_svg(root, path, **options):
+    """Write the graph of ``root`` to ``path`` as SVG (needs Graphviz's ``dot``); returns path.
+
+    ``options`` go to ``draw_graph`` (``clusters=``, ``show_grads=``).
+    """
+    if shutil.which("dot") is None:
+        raise RuntimeError(
+            "render_svg: Graphviz's 'dot' program was not found on PATH, so the graph cannot be "
+            "rendered. Install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubuntu), "
+            "'brew install graphviz' (macOS), 'conda install graphviz', or see "
+            "graphviz.org/download. draw_graph() works without it.")
+    svg = draw_graph(root, **options).pipe(format="svg")
+    with open(path, "wb") as handle:
+        handle.write(svg)
+    return path
