@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine: sets everything up, then runs the demo or the tests.
-#   bash scripts/dev.sh demo    # set up, train the classify_synthetic model
+#   bash scripts/dev.sh demo    # set up, train a classifier, write its graph, check a backprop
 #   bash scripts/dev.sh test    # set up, run the whole test suite
 #   bash scripts/dev.sh setup   # only set up
 # Setting up means: Graphviz's `dot` (through apt-get when missing and we are root), a virtual
@@ -47,8 +47,11 @@ case "${1:-}" in
         ;;
     demo)
         setup
-        echo "== demo: examples/classify_synthetic.py"
-        "$VENV/bin/python" examples/classify_synthetic.py
+        echo "== demo 1: train a classifier (examples/classify_synthetic.py), draw its graph"
+        "$VENV/bin/python" examples/classify_synthetic.py graph.svg
+        echo
+        echo "== demo 2: check a hand-derived backward pass (examples/check_my_backprop.py)"
+        "$VENV/bin/python" examples/check_my_backprop.py
         ;;
     test)
         setup

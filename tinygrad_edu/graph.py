@@ -6,7 +6,7 @@
 What the picture shows:
 
 - a box per leaf tensor: parameters (blue) and constants or data (grey), labelled with the
-  tensor's name, shape and dtype;
+  tensor's name (or its value, for a single number), shape and dtype;
 - an ellipse per op, labelled with the op, the shape and dtype of its result;
 - the norm of the gradient of ``root`` at each node, when it is known: computed on the spot
   while the graph still holds its saved buffers (before ``backward()``, or after
@@ -97,7 +97,7 @@ def draw_graph(root, clusters=True, show_grads=True):
         used_colors.add(highlight)
         if tensor._op is None:
             kind = "parameter" if tensor.requires_grad else "constant"
-            title = tensor.name or ("input" if kind == "constant" else "leaf")
+            title = tensor.name or _leaf_title(tensor)
             label = f"{title}\\n{_describe(tensor.data)}{note}"
             color = highlight or (PARAMETER_COLOR if kind == "parameter" else CONSTANT_COLOR)
             attrs = {"shape": "box", "fillcolor": color}
@@ -117,6 +117,13 @@ def draw_graph(root, clusters=True, show_grads=True):
     if show_grads and used_colors - {None}:
         _legend(graph, used_colors)
     return graph
+
+
+def _leaf_title(tensor):
+    """An unnamed leaf: its value if it is a single number, else what kind of leaf it is."""
+    if not tensor.requires_grad and tensor.data.size == 1:
+        return f"constant {tensor.data.item():.4g}"
+    return "leaf" if tensor.requires_grad else "data"
 
 
 def _consumer_scopes(tensors):
