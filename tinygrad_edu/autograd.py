@@ -19,6 +19,8 @@ import threading
 
 import numpy as np
 
+from . import anomaly
+
 _state = threading.local()
 
 
@@ -233,7 +235,10 @@ def _propagate(root, seed, retain_graph, keep):
                 f"backward: the graph through {type(op).__name__} was released by an earlier "
                 "backward(); pass retain_graph=True to the first backward() call if you need "
                 "to go through the same graph twice")
-        for parent, parent_grad in zip(op.inputs, op.backward(grad)):
+        input_grads = op.backward(grad)
+        if anomaly.ACTIVE:
+            anomaly.check_backward(op, grad, input_grads)
+        for parent, parent_grad in zip(op.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
             key = id(parent)

@@ -14,6 +14,7 @@ import collections
 
 import numpy as np
 
+from . import anomaly
 from . import autograd
 from . import ops
 
@@ -88,6 +89,8 @@ def _apply(op_cls, *inputs, **params):
         out = op.forward(*[t.data for t in inputs], **params)
     except ValueError as error:
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
+    if anomaly.ACTIVE:
+        anomaly.check_forward(op, inputs, out)
     requires_grad = autograd.is_grad_enabled() and any(t.requires_grad for t in inputs)
     result = Tensor._wrap(out, requires_grad)
     if result.requires_grad:
