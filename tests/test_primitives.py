@@ -13,6 +13,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, ops
+from tinygrad_edu.tensor import _apply
 
 _rng = np.random.default_rng(1234)
 
@@ -128,6 +129,10 @@ PRIMITIVE_CASES = [
          normal(3, 2)),
     case("GetItem-bool-mask", ops.GetItem, lambda x: x[_mask_3x4], normal(3, 4)),
     case("GetItem-mixed", ops.GetItem, lambda x: x[_repeated, ..., None, ::-1], normal(3, 2, 4)),
+    case("ScatterAdd-repeated", ops.ScatterAdd,
+         lambda y: _apply(ops.ScatterAdd, y, index=_repeated, shape=(3, 2)), normal(5, 2)),
+    case("ScatterAdd-slice", ops.ScatterAdd,
+         lambda y: _apply(ops.ScatterAdd, y, index=(slice(1, 3), 0), shape=(4, 2)), normal(2)),
     case("Cat-axis0", ops.Cat, lambda x, y: Tensor.cat([x, y]), normal(2, 3), normal(4, 3)),
     case("Cat-axis1", ops.Cat, lambda x, y: Tensor.cat([x, y], axis=1), normal(2, 3), normal(2, 1)),
     case("Cat-axis-1-three", ops.Cat, lambda x, y, z: Tensor.cat([x, y, z], axis=-1),
@@ -162,6 +167,31 @@ def test_primitive_case_goes_through_its_op(case):
     (out * 1.0).sum().backward()
     for x in xs:
         assert x.grad is not None and x.grad.shape == x.shape
+
+
+def _hessian_vector_product(fn, weights, directions):
+    """x -> sum_i <d/dx_i sum(fn(x) * weights), v_i>: its gradient is the Hessian times v."""
+    def hvp(*xs):
+        with tg.enable_grad():   # gradcheck evaluates under no_grad; this needs a graph
+            out = (fn(*xs) * weights).sum()
+            grads = tg.grad(out, list(xs), create_graph=True, allow_unused=True)
+        total = Tensor(np.zeros(()))
+        for g, v in zip(grads, directions):
+            if g is not None:
+                total = total + (g * v).sum()
+        return total
+    return hvp
+
+
+@pytest.mark.parametrize("case", PRIMITIVE_CASES, ids=lambda c: c.name)
+def test_primitive_second_derivative(case):
+    # autograd through the recorded backward pass (create_graph=True) against finite
+    # differences of the first-order autograd gradient, in float64
+    xs = [Tensor(array.copy(), requires_grad=True) for array in case.inputs]
+    weights = _rng.uniform(0.5, 1.5, case.fn(*xs).shape)
+    directions = [_rng.standard_normal(x.shape) for x in xs]
+    assert tg.gradcheck(_hessian_vector_product(case.fn, weights, directions), xs,
+                        **case.check_kwargs)
 
 
 def test_primitive_table_covers_every_primitive():

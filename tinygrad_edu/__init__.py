@@ -6,7 +6,7 @@ Tensor operations only.
 """
 
 from . import graph
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (
     abs, arange, argmax, bool, cat, clamp, clip, cos, double, exp, eye, float, float16, float32,

@@ -16,6 +16,7 @@ same tensor are added together.
 
 import functools
 import threading
+import warnings
 
 import numpy as np
 
@@ -130,13 +131,14 @@ class module_scope:
         return False
 
 
-def toposort(root):
-    """Tensors that ``root`` depends on and that require grad, each after all its inputs.
+def toposort(roots):
+    """Tensors that ``roots`` (a tensor or a list) depend on and that require grad, each
+    after all of its inputs.
 
     Iterative depth-first search: a tensor is appended once all of its inputs are.
     """
     order, visited = [], set()
-    stack = [(root, False)]
+    stack = [(root, False) for root in (roots if isinstance(roots, list) else [roots])]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -158,44 +160,110 @@ def _store_grad(tensor, grad):
     """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype."""
     from .tensor import Tensor
 
-    if tensor.grad is None:
+    if isinstance(grad, Tensor):
+        # create_graph=True: keep the gradient's own graph, and add out of place to keep it
+        grad = grad.to(tensor.data.dtype)
+        tensor.grad = grad if tensor.grad is None else tensor.grad + grad
+    elif tensor.grad is None:
         # a fresh, writable copy: grad may be a read-only broadcast view or shared with the graph
         tensor.grad = Tensor(np.array(grad, dtype=tensor.data.dtype, copy=True))
     else:
         tensor.grad.data += grad
 
 
-def backward(root, gradient=None, retain_graph=False):
-    """Fill ``.grad`` of every leaf tensor that ``root`` depends on and that requires grad.
-
-    ``gradient`` is d(something)/d(root); it defaults to 1 when ``root`` has one element.
-    Gradients add up across calls until zeroed. Unless ``retain_graph`` is True, the saved
-    buffers of every op in the graph are released afterwards.
-    """
+def _seed(root, gradient, caller):
+    """The gradient backward starts from: ``gradient``, or 1 for a one-element ``root``."""
     from .tensor import Tensor
 
     if not root.requires_grad:
         raise RuntimeError(
-            "backward: this tensor does not require grad and has no graph; make sure some "
+            f"{caller}: this tensor does not require grad and has no graph; make sure some "
             "input was created with requires_grad=True and that you are not inside no_grad()")
     if gradient is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward: the tensor has shape {root.shape}, not a single element; pass "
+                f"{caller}: the tensor has shape {root.shape}, not a single element; pass "
                 "gradient= (an array of that shape), or reduce it first, e.g. loss.sum()")
-        seed = np.ones(root.shape, dtype=root.data.dtype)
-    else:
-        seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if seed.shape != root.shape:
-            raise ValueError(
-                f"backward: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
-        seed = seed.astype(root.data.dtype, copy=False)
+        if not np.isfinite(root.data).all():
+            warnings.warn(
+                f"{caller}: the loss is {root.data.item()}, so every gradient will be NaN too. "
+                "To find the op that produced it, run the forward pass inside "
+                "`with tg.detect_anomaly():`; to find why training blows up, try "
+                "nn.diagnose(model, loss_fn, X, y)", RuntimeWarning, stacklevel=3)
+        return np.ones(root.shape, dtype=root.data.dtype)
+    seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    if seed.shape != root.shape:
+        raise ValueError(
+            f"{caller}: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
+    return seed.astype(root.data.dtype, copy=False)
+
+
+def backward(root, gradient=None, retain_graph=None, create_graph=False):
+    """Fill ``.grad`` of every leaf tensor that ``root`` depends on and that requires grad.
+
+    ``gradient`` is d(something)/d(root); it defaults to 1 when ``root`` has one element.
+    Gradients add up across calls until zeroed. Unless ``retain_graph`` is True (its default
+    is ``create_graph``), the saved buffers of every op in the graph are released afterwards.
+    With ``create_graph=True`` the backward pass is recorded, so the gradients can be
+    differentiated again.
+    """
+    seed = _seed(root, gradient, "backward")
 
     def keep(tensor, grad):
         if tensor._op is None or tensor._retains_grad:
             _store_grad(tensor, grad)
 
-    _propagate(root, seed, retain_graph, keep)
+    retain = create_graph if retain_graph is None else retain_graph
+    _propagate([(root, seed)], retain, keep, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``.
+
+    ``outputs`` and ``inputs`` are Tensors or sequences of them; ``grad_outputs`` gives the
+    gradient to start from for each output (default: 1, for one-element outputs). Returns a
+    tuple with one Tensor per input (None for an input the outputs do not depend on, if
+    ``allow_unused``). With ``create_graph=True`` the returned gradients carry a graph and
+    can be differentiated again::
+
+        x = Tensor([3.0], requires_grad=True)
+        dx, = tg.grad(x ** 3, [x], create_graph=True)     # 3x^2 = 27
+        ddx, = tg.grad(dx, [x])                           # 6x = 18
+    """
+    from .tensor import Tensor
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"grad: {len(outputs)} output(s) but {len(grad_outputs)} grad_outputs")
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
+    roots = [(out, _seed(out, g, "grad")) for out, g in zip(outputs, grad_outputs)]
+    wanted = {id(t) for t in inputs}
+    found = {}
+
+    def keep(tensor, g):
+        if id(tensor) in wanted:
+            found[id(tensor)] = g
+
+    retain = create_graph if retain_graph is None else retain_graph
+    _propagate(roots, retain, keep, create_graph)
+    results = []
+    for i, t in enumerate(inputs):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
+                               "outputs; pass allow_unused=True to get None for it")
+        if g is not None and not isinstance(g, Tensor):
+            g = Tensor(np.array(g, dtype=t.data.dtype, copy=True))
+        elif g is not None:
+            g = g.to(t.data.dtype)
+        results.append(g)
+    return tuple(results)
 
 
 def gradients(root, tensors):
@@ -206,26 +274,65 @@ def gradients(root, tensors):
     wanted = {id(t) for t in tensors}
     found = {}
 
-    def keep(tensor, grad):
+    def keep(tensor, g):
         if id(tensor) in wanted:
-            found[id(tensor)] = grad
+            found[id(tensor)] = g
 
-    _propagate(root, np.ones(root.shape, dtype=root.data.dtype), True, keep)
+    _propagate([(root, np.ones(root.shape, dtype=root.data.dtype))], True, keep, False)
     return found
 
 
-def _propagate(root, seed, retain_graph, keep):
-    """The backward pass proper: walk the graph from ``root`` with ``seed`` as its gradient.
+def _run_hooks(tensor, grad, create_graph):
+    """Call ``tensor``'s hooks on its gradient, in registration order; a hook may replace it."""
+    from .tensor import Tensor
+
+    as_tensor = grad if create_graph else Tensor._wrap(grad)
+    for hook in list(tensor._hooks.values()):
+        result = hook(as_tensor)
+        if result is not None:
+            if not isinstance(result, Tensor):
+                result = Tensor(result)
+            if result.shape != tensor.shape:
+                raise ValueError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient "
+                                 f"of shape {result.shape} for a tensor of shape {tensor.shape}")
+            as_tensor = result
+    return as_tensor if create_graph else as_tensor.data
+
+
+def _backward_recorded(op, grad):
+    """Run ``op``'s backward on Tensors, recording it (for create_graph=True).
+
+    A fresh op of the same kind runs ``forward`` on the input Tensors, so that everything it
+    saves for backward is a Tensor connected to the inputs; its backward on the Tensor
+    ``grad`` then builds a graph of the gradient itself.
+    """
+    clone = type(op)()
+    clone.needs_grad = op.needs_grad
+    with enable_grad():
+        clone.forward(*op.inputs, **op.params)
+        return clone.backward(grad)
+
+
+def _propagate(roots, retain_graph, keep, create_graph):
+    """The backward pass proper: walk the graph from each (root, seed) pair in ``roots``.
 
     ``keep(tensor, grad)`` receives the total gradient of every tensor on the way, once all
-    of its uses have contributed.
+    of its uses have contributed (after the tensor's hooks). Gradients are arrays, or, with
+    ``create_graph``, Tensors whose computation is recorded.
     """
-    order = toposort(root)
-    grads = {id(root): seed}
+    from .tensor import Tensor
+
+    order = toposort([root for root, _ in roots])
+    grads = {}
+    for root, seed in roots:
+        seed = Tensor._wrap(seed) if create_graph else seed
+        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
     for tensor in reversed(order):
         grad = grads.pop(id(tensor), None)
         if grad is None:
             continue
+        if tensor._hooks:
+            grad = _run_hooks(tensor, grad, create_graph)
         keep(tensor, grad)
         op = tensor._op
         if op is None:
@@ -235,7 +342,7 @@ def _propagate(root, seed, retain_graph, keep):
                 f"backward: the graph through {type(op).__name__} was released by an earlier "
                 "backward(); pass retain_graph=True to the first backward() call if you need "
                 "to go through the same graph twice")
-        input_grads = op.backward(grad)
+        input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
         if anomaly.ACTIVE:
             anomaly.check_backward(op, grad, input_grads)
         for parent, parent_grad in zip(op.inputs, input_grads):

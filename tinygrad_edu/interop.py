@@ -200,6 +200,17 @@ def _expand_dims(a, axis):
         np.expand_dims(a.data, axis).shape)
 
 
+def _broadcast_to(array, shape, subok=False):
+    # copying along the new axes is the same as adding zeros of the target shape, which
+    # records an Add whose backward sums the copies back up
+    array = _tensors([array])[0]
+    return array + np.zeros(shape, dtype=array.dtype)
+
+
+def _swapaxes(a, axis1, axis2):
+    return _tensors([a])[0].transpose(axis1, axis2)
+
+
 def _linalg_norm(x, ord=None, axis=None, keepdims=False):
     _no_extras("linalg.norm", ord=ord)
     x = _tensors([x])[0]
@@ -236,6 +247,8 @@ FUNCTIONS = {
     np.squeeze: _squeeze,
     np.expand_dims: _expand_dims,
     np.linalg.norm: _linalg_norm,
+    np.broadcast_to: _broadcast_to,
+    np.swapaxes: _swapaxes,
 }
 FUNCTIONS[np.amax] = FUNCTIONS[np.max]  # numpy's older names for max and min
 FUNCTIONS[np.amin] = FUNCTIONS[np.min]

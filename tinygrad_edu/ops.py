@@ -10,6 +10,13 @@ written in terms of these, so they never need a backward of their own.
 Broadcasting: the forward of an elementwise op broadcasts like numpy, so its backward has
 to sum the gradient over the broadcast axes to give each input back its own shape. That is
 what ``unbroadcast`` does, and it stays visible in every binary backward.
+
+One definition serves two modes. Forward and backward use only operations that numpy arrays
+and Tensors both understand (operators, ``.reshape``, ``.sum``, and numpy functions, which
+Tensors take over through ``interop.py``). Ordinarily they run on arrays. For
+``backward(create_graph=True)`` the engine runs ``forward`` again on the input *Tensors*, so
+that what it saves is Tensors, and then ``backward`` on a Tensor gradient: every step of the
+backward pass is recorded and can itself be differentiated.
 """
 
 import numpy as np
@@ -61,9 +68,10 @@ def normalize_axis(axis, ndim, op):
 class Primitive:
     """One recorded operation: the node between its input tensors and its output tensor.
 
-    ``inputs`` are the input Tensors (kept so backward can walk the graph). Whatever
-    ``forward`` stores on ``self`` is the op's saved state; ``release`` drops it after a
-    backward pass so the memory can be reused, and marks the op as released.
+    ``inputs`` are the input Tensors (kept so backward can walk the graph) and ``params``
+    the keyword arguments of ``forward`` (axis, shape, ...). Whatever ``forward`` stores on
+    ``self`` is the op's saved state; ``release`` drops it after a backward pass so the
+    memory can be reused, and marks the op as released.
     """
 
     released = False
@@ -314,18 +322,13 @@ class Clip(Primitive):
     """z = min(max(x, low), high); either bound may be None."""
 
     def forward(self, x, low=None, high=None):
-        self.x, self.low, self.high = x, low, high
-        return np.clip(x, low, high)
+        out = np.clip(x, low, high)
+        self.inside = out == x         # where clipping left x alone (bounds included)
+        return out
 
     def backward(self, grad):
-        x, low, high = self.x, self.low, self.high
         # dz/dx = 1 where low <= x <= high, else 0 (the bounds count as inside, like PyTorch)
-        inside = np.ones(x.shape, dtype=bool)
-        if low is not None:
-            inside &= x >= low
-        if high is not None:
-            inside &= x <= high
-        return (grad * inside,)
+        return (grad * self.inside,)
 
 
 class Cast(Primitive):
@@ -369,7 +372,7 @@ class Max(Primitive):
         x = self.x
         # dz/dx_i = 1/k for the k elements equal to the maximum, 0 elsewhere
         winners = x == self.out
-        count = winners.sum(axis=self.axis, keepdims=True, dtype=grad.dtype)
+        count = winners.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
         grad = expand_reduced(grad, x.shape, self.axis, self.keepdims)
         return (grad * winners / count,)
 
@@ -423,22 +426,55 @@ class Transpose(Primitive):
 
     def backward(self, grad):
         # dz/dx = the inverse permutation applied to grad
-        return (np.transpose(grad, np.argsort(self.axes)),)
+        return (np.transpose(grad, tuple(np.argsort(self.axes))),)
 
 
 class GetItem(Primitive):
     """z = x[index]: ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
     def forward(self, x, index):
-        self.x_shape, self.x_dtype, self.index = x.shape, x.dtype, index
+        self.x_shape, self.index = x.shape, index
         return x[index]
 
     def backward(self, grad):
-        # dz/dx = 1 at each selected position; a position picked twice gets both gradients,
-        # hence np.add.at (plain assignment would keep only one of them)
-        grad_x = np.zeros(self.x_shape, dtype=grad.dtype)
-        np.add.at(grad_x, self.index, grad)
-        return (grad_x,)
+        # dz/dx = 1 at each selected position, 0 elsewhere: put grad back where it came from
+        return (scatter_add(grad, self.index, self.x_shape),)
+
+
+class ScatterAdd(Primitive):
+    """z = zeros(shape) with y added at [index]; a position listed twice gets both values.
+
+    The adjoint of indexing: GetItem's backward is a ScatterAdd, and a ScatterAdd's
+    backward is indexing again.
+    """
+
+    def forward(self, y, index, shape):
+        self.index = index
+        return scatter_add(y, index, shape)
+
+    def backward(self, grad):
+        # dz/dy = 1 at the positions y was added to: read them back out
+        return (grad[self.index],)
+
+
+def scatter_add(values, index, shape):
+    """zeros(shape) with ``values`` added at ``[index]``; on Tensors, recorded as ScatterAdd."""
+    if not isinstance(values, (np.ndarray, np.generic)):
+        from .tensor import _apply   # a Tensor: record the op (only in create_graph mode)
+        return _apply(ScatterAdd, values, index=index, shape=shape)
+    out = np.zeros(shape, dtype=values.dtype)
+    if _may_repeat(index):
+        np.add.at(out, index, values)   # plain assignment would keep only one of the repeats
+    else:
+        out[index] = values
+    return out
+
+
+def _may_repeat(index):
+    """True if ``index`` holds an integer array or list (which may pick a position twice)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (list, np.ndarray)) and np.asarray(p).dtype != np.bool_
+               for p in parts)
 
 
 class Cat(Primitive):
@@ -446,12 +482,15 @@ class Cat(Primitive):
 
     def forward(self, *xs, axis=0):
         self.axis = axis
-        self.splits = np.cumsum([x.shape[axis] for x in xs])[:-1]
+        self.sizes = [x.shape[axis] for x in xs]
         return np.concatenate(xs, axis=axis)
 
     def backward(self, grad):
         # dz/dx_i = identity on x_i's slice of z: cut grad back into the pieces
-        return tuple(np.split(grad, self.splits, axis=self.axis))
+        before = (slice(None),) * self.axis
+        starts = np.cumsum([0] + self.sizes)
+        return tuple(grad[before + (slice(start, start + size),)]
+                     for start, size in zip(starts, self.sizes))
 
 
 PRIMITIVES = (
@@ -459,5 +498,5 @@ PRIMITIVES = (
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
     Sum, Max,
     MatMul,
-    Reshape, Transpose, GetItem, Cat,
+    Reshape, Transpose, GetItem, ScatterAdd, Cat,
 )

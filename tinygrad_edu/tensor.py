@@ -24,6 +24,20 @@ _rng = np.random.default_rng()
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` takes the hook off again."""
+
+    _next_id = 0
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+
 def manual_seed(seed):
     """Seed the generator behind every random factory, nn init and Dropout."""
     global _rng
@@ -94,7 +108,7 @@ def _apply(op_cls, *inputs, **params):
     requires_grad = autograd.is_grad_enabled() and any(t.requires_grad for t in inputs)
     result = Tensor._wrap(out, requires_grad)
     if result.requires_grad:
-        op.inputs = inputs
+        op.inputs, op.params = inputs, params
         op.needs_grad = tuple(t.requires_grad for t in inputs)
         op.scope = autograd.current_scope()   # which nn.Module calls ran it, for the drawing
         result._op = op
@@ -127,7 +141,8 @@ class Tensor:
         w.grad          # tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "_hooks",
+                 "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -136,6 +151,7 @@ class Tensor:
         self.name = name
         self._op = None
         self._retains_grad = False
+        self._hooks = None
         if requires_grad:
             self.requires_grad_(True)
 
@@ -149,6 +165,7 @@ class Tensor:
         t.name = None
         t._op = None
         t._retains_grad = False
+        t._hooks = None
         return t
 
     # ----- basic properties --------------------------------------------------------------
@@ -273,14 +290,32 @@ class Tensor:
         if self._op is not None:
             self._retains_grad = True
 
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Compute gradients of this tensor w.r.t. every leaf that requires grad.
 
         On a one-element tensor ``gradient`` defaults to 1; otherwise pass an array of this
         tensor's shape. Gradients add into ``.grad`` across calls until zeroed. The graph's
-        saved buffers are freed afterwards unless ``retain_graph=True``.
+        saved buffers are freed afterwards unless ``retain_graph=True``. With
+        ``create_graph=True`` the backward pass itself is recorded: ``.grad`` then has a
+        graph and can be differentiated again (second derivatives).
         """
-        autograd.backward(self, gradient, retain_graph)
+        autograd.backward(self, gradient, retain_graph, create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with the gradient arriving at this tensor during backward.
+
+        If the hook returns a Tensor (or array), that replaces the gradient from there on:
+        ``w.register_hook(lambda g: g.clip(-1, 1))``. Hooks run in the order registered,
+        on leaves before ``.grad`` is filled. Returns a handle whose ``remove()`` unhooks it.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no "
+                               "gradient will ever arrive at it")
+        if self._hooks is None:
+            self._hooks = {}
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle.id] = hook
+        return handle
 
     # ----- operators ---------------------------------------------------------------------
 
@@ -473,7 +508,7 @@ class Tensor:
 
     def permute(self, *axes):
         """Reorder the axes: result axis i is input axis ``axes[i]``."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
             axes = tuple(axes[0])
         if len(axes) != self.ndim:
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
