@@ -22,12 +22,19 @@ import numpy as np
 
 from . import anomaly
 
-_state = threading.local()
+class _ThreadState(threading.local):
+    """Per-thread settings; class attributes are each new thread's defaults."""
+
+    enabled = True   # is the graph being recorded (False inside no_grad)
+    scope = ()       # the nn.Module calls under way, outermost first
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled():
     """True unless inside ``no_grad()`` (the setting is per thread, as in PyTorch)."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_enabled(flag):
@@ -110,7 +117,7 @@ class set_grad_enabled(_GradMode):
 
 def current_scope():
     """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
-    return getattr(_state, "scope", ())
+    return _state.scope
 
 
 class module_scope:

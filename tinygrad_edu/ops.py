@@ -403,6 +403,46 @@ class MatMul(Primitive):
         return grad_x, grad_y
 
 
+class Linear(Primitive):
+    """z = x @ w^T + b, a fully connected layer as one op (b may be left out).
+
+    x: (..., in), w: (out, in), b: (out,) -> z: (..., out). The same as MatMul, Transpose
+    and Add in a row, fused because it is the most common step of every network.
+    """
+
+    def forward(self, x, w, b=None):
+        self.x, self.w = x, w
+        z = x @ w.T
+        return z if b is None else z + b
+
+    def backward(self, grad):
+        x, w = self.x, self.w
+        # grad: (..., out).  dz/dx = grad @ w : (..., in) ;  dz/dw = grad^T @ x : (out, in),
+        # summed over every sample ;  dz/db = grad summed over every sample : (out,)
+        grad_2d = grad.reshape(-1, grad.shape[-1])
+        grad_x = grad @ w if self.needs_grad[0] else None
+        grad_w = grad_2d.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad[1] else None
+        if len(self.needs_grad) == 2:
+            return grad_x, grad_w
+        return grad_x, grad_w, grad_2d.sum(axis=0)
+
+
+class LogSoftmax(Primitive):
+    """z = x - log(sum(e^x)) along ``axis``: log-probabilities, without overflow."""
+
+    def forward(self, x, axis=-1):
+        # shift by the max: e^(x - max) <= 1 never overflows, and the result is the same
+        shifted = x - x.max(axis=axis, keepdims=True)
+        self.out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        self.axis = axis
+        return self.out
+
+    def backward(self, grad):
+        # dz_i/dx_j = [i == j] - softmax_j, so grad_x = grad - softmax * sum(grad),
+        # with softmax = e^z (written through the output z)
+        return (grad - np.exp(self.out) * grad.sum(axis=self.axis, keepdims=True),)
+
+
 # ----- shape and indexing -----------------------------------------------------------------
 
 class Reshape(Primitive):
@@ -496,7 +536,7 @@ class Cat(Primitive):
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
-    Sum, Max,
-    MatMul,
+    Sum, Max, LogSoftmax,
+    MatMul, Linear,
     Reshape, Transpose, GetItem, ScatterAdd, Cat,
 )
