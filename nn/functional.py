@@ -26,8 +26,7 @@ def _as_tensor(x):
 
 def linear(input, weight, bias=None):
     """y = x @ weight.T + bias.  x: (..., in), weight: (out, in), bias: (out,) -> (..., out)."""
-    y = _as_tensor(input) @ weight.T
-    return y if bias is None else y + bias
+    return _as_tensor(input).linear(weight, bias)
 
 
 def relu(input):
@@ -195,8 +194,10 @@ def cross_entropy(input, target, reduction="mean"):
         loss = -(target.to(input.dtype) * input.log_softmax(axis=-1)).sum(axis=-1)
         return _reduce(loss, reduction)
     input, target, single = _as_batch(input, target)
-    loss = _pick(input.log_softmax(axis=1), target, name, input.shape)
-    return _finish(loss, reduction, single)
+    n, num_classes = input.shape
+    labels = _class_labels(target, n, num_classes, input.shape, name)
+    loss = input.cross_entropy(Tensor._wrap(labels), reduction)   # one fused op
+    return loss.reshape(()) if single and reduction == "none" else loss
 
 
 def nll_loss(input, target, reduction="mean"):

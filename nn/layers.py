@@ -58,16 +58,17 @@ class Linear(Module):
 
     def forward(self, x):                      # x: (batch, in) -> (batch, out)
         x = x if isinstance(x, Tensor) else Tensor(x)
-        where = f"Linear({self.in_features}→{self.out_features}){_at(self)}"
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             got = x.shape[-1] if x.ndim else "a scalar"
-            raise ValueError(f"{where} expected {self.in_features} input features, got {got} "
-                             f"(input shape {x.shape})")
+            raise ValueError(f"{self._where()} expected {self.in_features} input features, got "
+                             f"{got} (input shape {x.shape})")
         if x.data.dtype.kind != "f":
-            raise TypeError(f"{where} got input of dtype {x.dtype}; layers need floating-point "
-                            "input: convert it with x.float()")
-        y = x @ self.weight.T                  # weight: (out, in), as in PyTorch
-        return y if self.bias is None else y + self.bias
+            raise TypeError(f"{self._where()} got input of dtype {x.dtype}; layers need "
+                            "floating-point input: convert it with x.float()")
+        return x.linear(self.weight, self.bias)    # x @ weight.T + bias, weight: (out, in)
+
+    def _where(self):
+        return f"Linear({self.in_features}→{self.out_features}){_at(self)}"
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -47,6 +47,7 @@ def case(name, op, fn, *inputs, **check_kwargs):
 _mask_3x1 = np.array([[True], [False], [True]])
 _mask_3x4 = _rng.standard_normal((3, 4)) > 0
 _repeated = np.array([0, 2, 0, 0, 1])
+_labels_4 = np.array([2, 0, 1, 2])
 
 PRIMITIVE_CASES = [
     case("Add", ops.Add, lambda x, y: x + y, normal(3, 4), normal(3, 4)),
@@ -143,6 +144,12 @@ PRIMITIVE_CASES = [
     case("LogSoftmax-axis1", ops.LogSoftmax, lambda x: x.log_softmax(axis=1), normal(3, 4)),
     case("LogSoftmax-axis0", ops.LogSoftmax, lambda x: x.log_softmax(axis=0), normal(3, 4)),
     case("LogSoftmax-3d", ops.LogSoftmax, lambda x: x.log_softmax(axis=-1), normal(2, 3, 4)),
+    case("CrossEntropy-mean", ops.CrossEntropy, lambda x: x.cross_entropy(_labels_4),
+         normal(4, 3)),
+    case("CrossEntropy-sum", ops.CrossEntropy, lambda x: x.cross_entropy(_labels_4, "sum"),
+         normal(4, 3)),
+    case("CrossEntropy-none", ops.CrossEntropy, lambda x: x.cross_entropy(_labels_4, "none"),
+         normal(4, 3)),
     case("Cat-axis0", ops.Cat, lambda x, y: Tensor.cat([x, y]), normal(2, 3), normal(4, 3)),
     case("Cat-axis1", ops.Cat, lambda x, y: Tensor.cat([x, y], axis=1), normal(2, 3), normal(2, 1)),
     case("Cat-axis-1-three", ops.Cat, lambda x, y, z: Tensor.cat([x, y, z], axis=-1),

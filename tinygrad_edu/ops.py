@@ -443,6 +443,34 @@ class LogSoftmax(Primitive):
         return (grad - np.exp(self.out) * grad.sum(axis=self.axis, keepdims=True),)
 
 
+class CrossEntropy(Primitive):
+    """z = -log softmax(x)[label] per sample, then averaged (or summed, or kept).
+
+    x: logits (N, C); labels: integers (N,) in 0..C-1 (no gradient); reduction: "mean",
+    "sum" or "none". The classifier loss as one op, with its famous gradient.
+    """
+
+    def forward(self, x, labels, reduction="mean"):
+        # log_softmax with the max shift, as in LogSoftmax
+        shifted = x - x.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        self.log_probs, self.reduction = log_probs, reduction
+        self.one_hot = np.arange(x.shape[1]) == labels.reshape(-1, 1)
+        losses = -log_probs[np.arange(x.shape[0]), labels]
+        if reduction == "none":
+            return losses
+        return losses.mean() if reduction == "mean" else losses.sum()
+
+    def backward(self, grad):
+        # dz_n/dx_nc = softmax(x_n)_c - [c == label_n] ;  "mean" also divides by N.
+        # grad is a number ("mean", "sum") or one per sample ("none": grad (N,) -> (N, 1))
+        n = self.one_hot.shape[0]
+        per_sample = grad.reshape(-1, 1) if self.reduction == "none" else grad
+        if self.reduction == "mean":
+            per_sample = per_sample / n
+        return (np.exp(self.log_probs) - self.one_hot) * per_sample, None
+
+
 # ----- shape and indexing -----------------------------------------------------------------
 
 class Reshape(Primitive):
@@ -536,7 +564,7 @@ class Cat(Primitive):
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
-    Sum, Max, LogSoftmax,
+    Sum, Max, LogSoftmax, CrossEntropy,
     MatMul, Linear,
     Reshape, Transpose, GetItem, ScatterAdd, Cat,
 )

@@ -672,6 +672,22 @@ class Tensor:
             raise ValueError(f"log_softmax: needs exactly one axis, got {axis}")
         return _apply(ops.LogSoftmax, self, axis=axis[0])
 
+    def cross_entropy(self, labels, reduction="mean"):
+        """Softmax cross-entropy of logits (N, C) with integer labels (N,), as one op.
+
+        The mean (``reduction="mean"``), sum, or per-sample values (``"none"``) of
+        ``-log_softmax(x)[n, labels[n]]``. Its gradient is ``softmax(x) - one_hot(labels)``
+        (divided by N for the mean). ``nn.CrossEntropyLoss`` checks the labels and calls this.
+        """
+        labels = labels if isinstance(labels, Tensor) else Tensor(labels)
+        if self.ndim != 2 or labels.shape != self.shape[:1] or labels.dtype.kind not in "iu":
+            raise ValueError(f"cross_entropy: needs logits (N, C) and integer labels (N,), got "
+                             f"shapes {self.shape} and {labels.shape} ({labels.dtype})")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
+                             f"got {reduction!r}")
+        return _apply(ops.CrossEntropy, self, labels, reduction=reduction)
+
     def linear(self, weight, bias=None):
         """x @ weight.T + bias as one op: x (..., in), weight (out, in), bias (out,).
 
