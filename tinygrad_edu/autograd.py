@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from . import anomaly
+from .tensor import Tensor
 
 class _ThreadState(threading.local):
     """Per-thread settings; class attributes are each new thread's defaults."""
@@ -165,23 +166,19 @@ def toposort(roots):
 
 def _store_grad(tensor, grad):
     """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype."""
-    from .tensor import Tensor
-
     if isinstance(grad, Tensor):
         # create_graph=True: keep the gradient's own graph, and add out of place to keep it
         grad = grad.to(tensor.data.dtype)
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
     elif tensor.grad is None:
         # a fresh, writable copy: grad may be a read-only broadcast view or shared with the graph
-        tensor.grad = Tensor(np.array(grad, dtype=tensor.data.dtype, copy=True))
+        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype, copy=True))
     else:
         tensor.grad.data += grad
 
 
 def _seed(root, gradient, caller):
     """The gradient backward starts from: ``gradient``, or 1 for a one-element ``root``."""
-    from .tensor import Tensor
-
     if not root.requires_grad:
         raise RuntimeError(
             f"{caller}: this tensor does not require grad and has no graph; make sure some "
@@ -238,8 +235,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         dx, = tg.grad(x ** 3, [x], create_graph=True)     # 3x^2 = 27
         ddx, = tg.grad(dx, [x])                           # 6x = 18
     """
-    from .tensor import Tensor
-
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
@@ -291,8 +286,6 @@ def gradients(root, tensors):
 
 def _run_hooks(tensor, grad, create_graph):
     """Call ``tensor``'s hooks on its gradient, in registration order; a hook may replace it."""
-    from .tensor import Tensor
-
     as_tensor = grad if create_graph else Tensor._wrap(grad)
     for hook in list(tensor._hooks.values()):
         result = hook(as_tensor)
@@ -327,8 +320,6 @@ def _propagate(roots, retain_graph, keep, create_graph):
     of its uses have contributed (after the tensor's hooks). Gradients are arrays, or, with
     ``create_graph``, Tensors whose computation is recorded.
     """
-    from .tensor import Tensor
-
     order = toposort([root for root, _ in roots])
     grads = {}
     for root, seed in roots:
@@ -364,3 +355,4 @@ def _propagate(roots, retain_graph, keep, create_graph):
         for tensor in order:
             if tensor._op is not None:
                 tensor._op.release()
+

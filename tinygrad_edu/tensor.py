@@ -15,7 +15,6 @@ import collections
 import numpy as np
 
 from . import anomaly
-from . import autograd
 from . import ops
 
 _SUPPORTED_KINDS = "biuf"  # bool, signed and unsigned ints, floats
@@ -827,4 +826,6 @@ def where(condition, x, y):
     return _apply(ops.Where, Tensor._wrap(cond), x, y)
 
 
-from . import interop  # noqa: E402  (interop builds on Tensor, defined above)
+# imported last: both build on Tensor, defined above
+from . import autograd  # noqa: E402
+from . import interop  # noqa: E402
