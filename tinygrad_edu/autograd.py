@@ -146,21 +146,25 @@ def toposort(roots):
     Iterative depth-first search: a tensor is appended once all of its inputs are.
     """
     order, visited = [], set()
+    # a tensor goes on the stack twice: (t, False) to visit its inputs, then (t, True),
+    # found again once they are all done, to append it
     stack = [(root, False) for root in (roots if isinstance(roots, list) else [roots])]
+    push, pop = stack.append, stack.pop
     while stack:
-        tensor, inputs_done = stack.pop()
+        tensor, inputs_done = pop()
         if inputs_done:
             order.append(tensor)
             continue
-        if id(tensor) in visited:
+        key = id(tensor)
+        if key in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        visited.add(key)
+        push((tensor, True))
         op = tensor._op
         if op is not None:
             for parent in op.inputs:
                 if parent.requires_grad and id(parent) not in visited:
-                    stack.append((parent, False))
+                    push((parent, False))
     return order
 
 

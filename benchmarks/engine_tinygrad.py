@@ -1,0 +1,86 @@
+"""The workloads written the way a user of tinygrad_edu writes them: nn layers, a loss, SGD.
+
+Nothing here is tuned for the benchmark; the training step is the loop from the README.
+"""
+
+import numpy as np
+
+import nn
+import tinygrad_edu as tg
+from nn.optim import SGD
+from tinygrad_edu import Tensor
+
+
+def _mlp(weights):
+    """nn.Sequential of Linear layers with ReLU between them, holding copies of ``weights``."""
+    layers = []
+    for i, (W, b) in enumerate(weights):
+        linear = nn.Linear(W.shape[1], W.shape[0])
+        linear.weight.data[...] = W
+        linear.bias.data[...] = b
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def train_step(weights, lr):
+    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
+    model = _mlp(weights)
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        loss = loss_fn(model(Tensor(x)), Tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def eval_step(weights):
+    """``forward(x, y) -> loss`` under no_grad."""
+    model = _mlp(weights)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def forward(x, y):
+        with tg.no_grad():
+            return loss_fn(model(Tensor(x)), Tensor(y))
+
+    return forward
+
+
+def tanh_chain(n):
+    def run(x):
+        x = Tensor(x, requires_grad=True)
+        h = x
+        for _ in range(n):
+            h = h.tanh()
+        loss = h.sum()
+        loss.backward()
+        return loss, x.grad
+
+    return run
+
+
+def scale_chain(n, factor):
+    def run(x):
+        x = Tensor(x, requires_grad=True)
+        h = x
+        for _ in range(n):
+            h = h * factor
+        loss = h.sum()
+        loss.backward()
+        return loss, x.grad
+
+    return run
+
+
+def check_values(result):
+    if isinstance(result, tuple):
+        loss, grad = result
+        grad = grad.numpy()
+        return [loss.item(), float(grad.sum()), float(np.abs(grad).sum())]
+    return [result.item()]

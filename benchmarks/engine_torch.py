@@ -1,0 +1,85 @@
+"""The workloads in PyTorch (CPU, float32): an optional second opinion, never required.
+
+Only imported when ``torch`` is installed. Its intra-op threads follow OMP_NUM_THREADS, which
+run.py sets for every child (1 by default), so it runs on as many threads as numpy's BLAS.
+"""
+
+import os
+
+import numpy as np
+import torch
+
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+
+
+def _mlp(weights):
+    layers = []
+    for i, (W, b) in enumerate(weights):
+        linear = torch.nn.Linear(W.shape[1], W.shape[0])
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(W))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers.append(linear)
+        if i < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    return torch.nn.Sequential(*layers)
+
+
+def train_step(weights, lr):
+    model = _mlp(weights)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step
+
+
+def eval_step(weights):
+    model = _mlp(weights)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def forward(x, y):
+        with torch.no_grad():
+            return loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+
+    return forward
+
+
+def tanh_chain(n):
+    def run(x):
+        x = torch.from_numpy(x).requires_grad_()
+        h = x
+        for _ in range(n):
+            h = h.tanh()
+        loss = h.sum()
+        loss.backward()
+        return loss, x.grad
+
+    return run
+
+
+def scale_chain(n, factor):
+    def run(x):
+        x = torch.from_numpy(x).requires_grad_()
+        h = x
+        for _ in range(n):
+            h = h * factor
+        loss = h.sum()
+        loss.backward()
+        return loss, x.grad
+
+    return run
+
+
+def check_values(result):
+    if isinstance(result, tuple):
+        loss, grad = result
+        grad = grad.numpy()
+        return [loss.item(), float(grad.sum()), float(np.abs(grad).sum())]
+    return [result.item()]
