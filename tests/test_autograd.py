@@ -335,3 +335,28 @@ def test_long_chain_of_mixed_ops():
         y = (y + 1) - 1          # identity: gradient exactly 1
     y.sum().backward()
     assert x.grad.numpy()[0] == 1.0
+
+
+def test_leaf_grads_never_share_memory():
+    # Add hands the same gradient array to both inputs: the two .grad must still be separate
+    x = Tensor(np.ones(3), requires_grad=True)
+    y = Tensor(np.ones(3), requires_grad=True)
+    (x + y).backward(gradient=np.ones(3))
+    x.grad.zero_()
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones(3))
+
+
+def test_leaf_grad_is_not_the_callers_gradient_array():
+    x = Tensor(np.ones(3), requires_grad=True)
+    seed = np.full(3, 2.0)
+    x.backward(gradient=seed)
+    x.grad.zero_()
+    np.testing.assert_array_equal(seed, np.full(3, 2.0))
+
+
+def test_leaf_grad_is_writable_after_broadcast_backward():
+    # Sum's backward is a read-only broadcast view; the stored .grad must be a real array
+    x = Tensor(np.ones((2, 3)), requires_grad=True)
+    x.sum().backward()
+    x.grad.data[0, 0] = 5.0
+    assert x.grad.numpy()[0, 0] == 5.0 and x.grad.numpy()[1, 2] == 1.0

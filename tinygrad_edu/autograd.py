@@ -15,6 +15,7 @@ same tensor are added together.
 """
 
 import functools
+import math
 import threading
 import warnings
 
@@ -168,15 +169,25 @@ def toposort(roots):
     return order
 
 
-def _store_grad(tensor, grad):
-    """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype."""
+def _store_grad(tensor, grad, taken):
+    """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype.
+
+    ``taken`` holds the ids of the arrays already stored as some ``.grad`` in this backward
+    pass: an array can be adopted as ``.grad`` without a copy only if it is a fresh,
+    writable array of its own that no other tensor holds (ops may hand the same array to
+    two inputs, or return a read-only broadcast view).
+    """
     if isinstance(grad, Tensor):
         # create_graph=True: keep the gradient's own graph, and add out of place to keep it
         grad = grad.to(tensor.data.dtype)
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
     elif tensor.grad is None:
-        # a fresh, writable copy: grad may be a read-only broadcast view or shared with the graph
-        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.data.dtype, copy=True))
+        adoptable = (grad.base is None and grad.flags.writeable and id(grad) not in taken
+                     and grad.dtype == tensor.data.dtype)
+        if not adoptable:
+            grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+        taken.add(id(grad))
+        tensor.grad = Tensor._wrap(grad)
     else:
         tensor.grad.data += grad
 
@@ -192,7 +203,7 @@ def _seed(root, gradient, caller):
             raise RuntimeError(
                 f"{caller}: the tensor has shape {root.shape}, not a single element; pass "
                 "gradient= (an array of that shape), or reduce it first, e.g. loss.sum()")
-        if not np.isfinite(root.data).all():
+        if not math.isfinite(root.data.item()):
             warnings.warn(
                 f"{caller}: the loss is {root.data.item()}, so every gradient will be NaN too. "
                 "To find the op that produced it, run the forward pass inside "
@@ -203,7 +214,7 @@ def _seed(root, gradient, caller):
     if seed.shape != root.shape:
         raise ValueError(
             f"{caller}: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
-    return seed.astype(root.data.dtype, copy=False)
+    return np.array(seed, dtype=root.data.dtype, copy=True)   # never the caller's own array
 
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False):
@@ -217,9 +228,11 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False):
     """
     seed = _seed(root, gradient, "backward")
 
+    taken = set()
+
     def keep(tensor, grad):
         if tensor._op is None or tensor._retains_grad:
-            _store_grad(tensor, grad)
+            _store_grad(tensor, grad, taken)
 
     retain = create_graph if retain_graph is None else retain_graph
     _propagate([(root, seed)], retain, keep, create_graph)
@@ -300,7 +313,8 @@ def _run_hooks(tensor, grad, create_graph):
                 raise ValueError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient "
                                  f"of shape {result.shape} for a tensor of shape {tensor.shape}")
             as_tensor = result
-    return as_tensor if create_graph else as_tensor.data
+    # a replacement may be an array the hook's author still holds: never adopt it as .grad
+    return as_tensor if create_graph else np.array(as_tensor.data)
 
 
 def _backward_recorded(op, grad):
@@ -347,6 +361,8 @@ def _propagate(roots, retain_graph, keep, create_graph):
         input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
         if anomaly.ACTIVE:
             anomaly.check_backward(op, grad, input_grads)
+        if not retain_graph:
+            op.release()   # its saved arrays are not needed again: free them now
         for parent, parent_grad in zip(op.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -356,7 +372,7 @@ def _propagate(roots, retain_graph, keep, create_graph):
             else:
                 grads[key] = parent_grad
     if not retain_graph:
-        for tensor in order:
-            if tensor._op is not None:
+        for tensor in order:   # ops no gradient reached are released too
+            if tensor._op is not None and not tensor._op.released:
                 tensor._op.release()
 

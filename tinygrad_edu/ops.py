@@ -101,7 +101,10 @@ class Add(Primitive):
 
     def backward(self, grad):
         # dz/dx = 1 ;  dz/dy = 1 ;  then sum broadcast axes back to each shape
-        return unbroadcast(grad, self.x_shape), unbroadcast(grad, self.y_shape)
+        # (each gradient only if that input needs one: one of them is often a constant)
+        need_x, need_y = self.needs_grad
+        return (unbroadcast(grad, self.x_shape) if need_x else None,
+                unbroadcast(grad, self.y_shape) if need_y else None)
 
 
 class Sub(Primitive):
@@ -113,7 +116,9 @@ class Sub(Primitive):
 
     def backward(self, grad):
         # dz/dx = 1 ;  dz/dy = -1
-        return unbroadcast(grad, self.x_shape), unbroadcast(-grad, self.y_shape)
+        need_x, need_y = self.needs_grad
+        return (unbroadcast(grad, self.x_shape) if need_x else None,
+                unbroadcast(-grad, self.y_shape) if need_y else None)
 
 
 class Mul(Primitive):
@@ -125,8 +130,10 @@ class Mul(Primitive):
 
     def backward(self, grad):
         x, y = self.x, self.y
+        need_x, need_y = self.needs_grad
         # dz/dx = y ;  dz/dy = x
-        return unbroadcast(grad * y, x.shape), unbroadcast(grad * x, y.shape)
+        return (unbroadcast(grad * y, x.shape) if need_x else None,
+                unbroadcast(grad * x, y.shape) if need_y else None)
 
 
 class Div(Primitive):
@@ -138,8 +145,10 @@ class Div(Primitive):
 
     def backward(self, grad):
         x, y = self.x, self.y
+        need_x, need_y = self.needs_grad
         # dz/dx = 1/y ;  dz/dy = -x/y^2
-        return unbroadcast(grad / y, x.shape), unbroadcast(-grad * x / (y * y), y.shape)
+        return (unbroadcast(grad / y, x.shape) if need_x else None,
+                unbroadcast(-grad * x / (y * y), y.shape) if need_y else None)
 
 
 class Pow(Primitive):
@@ -454,21 +463,22 @@ class CrossEntropy(Primitive):
         # log_softmax with the max shift, as in LogSoftmax
         shifted = x - x.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        self.log_probs, self.reduction = log_probs, reduction
-        self.one_hot = np.arange(x.shape[1]) == labels.reshape(-1, 1)
+        self.log_probs, self.labels, self.reduction = log_probs, labels, reduction
         losses = -log_probs[np.arange(x.shape[0]), labels]
         if reduction == "none":
             return losses
-        return losses.mean() if reduction == "mean" else losses.sum()
+        # sum / n rather than .mean(): the same number, without numpy's slower mean wrapper
+        return losses.sum() / x.shape[0] if reduction == "mean" else losses.sum()
 
     def backward(self, grad):
+        n, classes = self.log_probs.shape
+        one_hot = np.arange(classes) == self.labels.reshape(-1, 1)
         # dz_n/dx_nc = softmax(x_n)_c - [c == label_n] ;  "mean" also divides by N.
         # grad is a number ("mean", "sum") or one per sample ("none": grad (N,) -> (N, 1))
-        n = self.one_hot.shape[0]
         per_sample = grad.reshape(-1, 1) if self.reduction == "none" else grad
         if self.reduction == "mean":
             per_sample = per_sample / n
-        return (np.exp(self.log_probs) - self.one_hot) * per_sample, None
+        return (np.exp(self.log_probs) - one_hot) * per_sample, None
 
 
 # ----- shape and indexing -----------------------------------------------------------------
