@@ -112,6 +112,10 @@ def _same_shape_target(input, target, name):
                     f"{np.broadcast_shapes(input.shape, target.shape)}, every prediction "
                     f"against every target; make them match, e.g. target.reshape({input.shape}) "
                     "or input.squeeze(1).")
+        elif (target.data.dtype.kind in "iu" and input.ndim == 2 and input.shape[1] > 1
+              and target.shape == input.shape[:1]):
+            hint = (" The target looks like class labels: for classification use "
+                    "CrossEntropyLoss, which takes logits (N, C) and labels (N,).")
         raise ValueError(f"{name}: input has shape {input.shape} but target has shape "
                          f"{target.shape}; they must be equal.{hint}")
     if target.data.dtype.kind not in "biuf":
@@ -133,9 +137,15 @@ def _class_labels(target, n, num_classes, input_shape, name):
     bad = (labels < 0) | (labels >= num_classes)
     if bad.any():
         i = int(np.argmax(bad))
+        hint = ""
+        if num_classes == 1:
+            hint = (f". The input of shape {input_shape} has a single column, so there is only "
+                    "one class: give the last layer one output per class, or, for two classes "
+                    "with one score each, use BCEWithLogitsLoss")
+        classes = "1 class" if num_classes == 1 else f"{num_classes} classes"
         raise ValueError(f"{name}: label {labels[i]} (sample {i}) is out of range for "
-                         f"{num_classes} classes; labels must be integers in "
-                         f"0..{num_classes - 1}")
+                         f"{classes} (input shape {input_shape}); labels must be "
+                         f"integers in 0..{num_classes - 1}{hint}")
     return labels
 
 
@@ -146,10 +156,16 @@ def _pick(log_probs, target, name, input_shape):
     return -log_probs[np.arange(n), labels]
 
 
-def _as_batch(input, target):
+def _as_batch(input, target, name):
     """A single sample (C,) with a scalar label becomes a batch of one: (1, C) and (1,)."""
     if input.ndim == 1:
-        return input.reshape(1, -1), (target.reshape(1) if target.ndim == 0 else target), True
+        if target.ndim != 0:
+            raise ValueError(
+                f"{name}: input of shape {input.shape} is read as the scores of one sample over "
+                f"{input.shape[0]} classes, which needs a single label, but target has shape "
+                f"{target.shape}. For a batch pass scores of shape (N, C); with one score per "
+                "sample (two classes), use BCEWithLogitsLoss instead")
+        return input.reshape(1, -1), target.reshape(1), True
     return input, target, False
 
 
@@ -193,7 +209,7 @@ def cross_entropy(input, target, reduction="mean"):
         # soft labels: the cross-entropy between the target distribution and softmax(input)
         loss = -(target.to(input.dtype) * input.log_softmax(axis=-1)).sum(axis=-1)
         return _reduce(loss, reduction)
-    input, target, single = _as_batch(input, target)
+    input, target, single = _as_batch(input, target, name)
     n, num_classes = input.shape
     labels = _class_labels(target, n, num_classes, input.shape, name)
     loss = input.cross_entropy(Tensor._wrap(labels), reduction)   # one fused op
@@ -215,7 +231,7 @@ def nll_loss(input, target, reduction="mean"):
     if target.data.dtype.kind == "f":
         raise TypeError(f"{name}: target has dtype {target.dtype}; class labels must be "
                         "integers: pass target.long()")
-    input, target, single = _as_batch(input, target)
+    input, target, single = _as_batch(input, target, name)
     return _finish(_pick(input, target, name, input.shape), reduction, single)
 
 
@@ -231,6 +247,17 @@ def _clamped_log(x):
     return tg.where(active, safe.log(), -100.0)
 
 
+def _check_binary_target(target, name):
+    """BCE targets are 0/1 labels or probabilities: values outside [0, 1] (such as -1/+1
+    labels) give a loss that can go negative and trains towards nonsense."""
+    y = target.data
+    if y.size and not ((y >= 0) & (y <= 1)).all():
+        raise ValueError(f"{name}: target must hold 0/1 labels or probabilities in [0, 1], "
+                         f"found values from {np.nanmin(y):.4g} to {np.nanmax(y):.4g}"
+                         f"{' and nan' if np.isnan(y).any() else ''}; labels of -1 and +1 "
+                         "become 0 and 1 with (target + 1) / 2")
+
+
 def binary_cross_entropy(input, target, reduction="mean"):
     """Binary cross-entropy of probabilities: -(y log p + (1 - y) log(1 - p)), elementwise.
 
@@ -243,6 +270,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
+    _check_binary_target(target, name)
     p = input.data
     if p.size and not ((p >= 0) & (p <= 1)).all():
         raise ValueError(f"{name}: input must be probabilities in [0, 1], found values from "
@@ -264,6 +292,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     _check_reduction(reduction, name)
     x = _float_input(input, name)
     y = _same_shape_target(x, target, name)
+    _check_binary_target(y, name)
     # maximum, not relu: at x == 0 maximum shares the tie's gradient (1/2) and |x| has
     # derivative 0, which together give the exact derivative sigmoid(0) - y there
     loss = x.maximum(0.0) - x * y + ((-x.abs()).exp() + 1).log()

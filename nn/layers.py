@@ -2,7 +2,7 @@
 
 Each forward is a Tensor expression (autograd differentiates it); the only numpy arithmetic
 here is BatchNorm1d's running-statistics update, which is bookkeeping, not part of the graph.
-Errors from bad input name the layer and its path in the model ("Linear(5→64) at 0 ...").
+Errors from bad input name the layer and its path in the model ("Linear(5→64) at model.0 ...").
 """
 
 import math
@@ -14,11 +14,6 @@ from tinygrad_edu import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter
-
-
-def _at(module):
-    """' at <path>' for a module inside a model, '' for the outermost one (for messages)."""
-    return f" at {module._path}" if module._path else ""
 
 
 def _check_size(value, name, layer):
@@ -60,15 +55,15 @@ class Linear(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             got = x.shape[-1] if x.ndim else "a scalar"
-            raise ValueError(f"{self._where()} expected {self.in_features} input features, got "
+            raise ValueError(f"{self._describe()} expected {self.in_features} input features, got "
                              f"{got} (input shape {x.shape})")
         if x.data.dtype.kind != "f":
-            raise TypeError(f"{self._where()} got input of dtype {x.dtype}; layers need "
+            raise TypeError(f"{self._describe()} got input of dtype {x.dtype}; layers need "
                             "floating-point input: convert it with x.float()")
         return x.linear(self.weight, self.bias)    # x @ weight.T + bias, weight: (out, in)
 
-    def _where(self):
-        return f"Linear({self.in_features}→{self.out_features}){_at(self)}"
+    def _short_repr(self):
+        return f"Linear({self.in_features}→{self.out_features})"
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
@@ -141,14 +136,14 @@ class BatchNorm1d(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         C = self.num_features
         if x.ndim not in (2, 3) or x.shape[1] != C:
-            raise ValueError(f"BatchNorm1d({C}){_at(self)} expected input of shape (N, {C}) or "
+            raise ValueError(f"{self._describe()} expected input of shape (N, {C}) or "
                              f"(N, {C}, L), got {x.shape}")
         axes = (0,) if x.ndim == 2 else (0, 2)       # everything but the channel axis
         shape = (1, C) if x.ndim == 2 else (1, C, 1)  # per-channel values broadcast like this
         if self.training or not self.track_running_stats:
             count = x.data.size // C                  # values per channel
             if self.training and count <= 1:
-                raise ValueError(f"BatchNorm1d({C}){_at(self)} expected more than 1 value per "
+                raise ValueError(f"{self._describe()} expected more than 1 value per "
                                  f"channel when training, got input of shape {x.shape}; use "
                                  "batches of at least 2 samples, or call model.eval()")
             mean = x.mean(axis=axes, keepdims=True)
@@ -162,6 +157,9 @@ class BatchNorm1d(Module):
         if not self.affine:
             return x_hat
         return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
+
+    def _short_repr(self):
+        return f"BatchNorm1d({self.num_features})"
 
     def _update_running_stats(self, mean, var, count):
         """Blend this batch's statistics into the running buffers (numpy, outside the graph)."""
@@ -193,7 +191,7 @@ class Flatten(Module):
         x = x if isinstance(x, Tensor) else Tensor(x)
         for dim in (self.start_dim, self.end_dim):
             if not -max(x.ndim, 1) <= dim < max(x.ndim, 1):
-                raise ValueError(f"Flatten{_at(self)}: dimension {dim} is out of range for "
+                raise ValueError(f"{self._describe()}: dimension {dim} is out of range for "
                                  f"input of shape {x.shape}")
         return x.flatten(self.start_dim, self.end_dim)
 

@@ -9,8 +9,11 @@ PyTorch) come ``parameters()``, ``state_dict()``, ``train()``/``eval()`` and the
 Names: every parameter's ``.name`` is its dotted path from the outermost module it has been
 assigned into ("0.weight", "encoder.fc1.bias"), so graph drawings and error messages can say
 which weight they mean. Each module also knows its own path (``_path``, "" for the outermost
-one), which layers put into their error messages. Assigning a module into a parent renames
-everything below it; a module shared by two parents carries the path of the last assignment.
+one). Error messages name a module by class and path below the outermost module, which they
+call "model": ``Linear(5→64) at model.0``; a shape, type or index error that the library
+raises while a module's ``forward`` runs says which module was running. Assigning a module
+into a parent renames everything below it; a module shared by two parents carries the path
+of the last assignment.
 
 Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, set by
 the engine from ``tinygrad_edu.autograd.module_scope``): a tuple of (path, class name) pairs
@@ -27,6 +30,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
+from tinygrad_edu.anomaly import is_library_file
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -90,12 +94,27 @@ class Module:
     def __call__(self, *args, **kwargs):
         # ops recorded inside forward remember this call, so drawings can box them per module
         with tg.autograd.module_scope(self._scope_name(), type(self).__name__):
-            return self.forward(*args, **kwargs)
+            try:
+                return self.forward(*args, **kwargs)
+            except (ValueError, TypeError, IndexError) as error:
+                _name_module_in(error, self)
+                raise
 
     _scope_root = "model"   # what the outermost module is called in graph drawings
 
     def _scope_name(self):
         return f"{self._scope_root}.{self._path}" if self._path else self._scope_root
+
+    def _short_repr(self):
+        """The module as error messages name it: the class, plus sizes where they help
+        ('Linear(5→64)', 'BatchNorm1d(3)')."""
+        return type(self).__name__
+
+    def _describe(self):
+        """'Linear(5→64) at model.0': the module and its path below the outermost module
+        (called "model", as in graph drawings); just 'Linear(5→64)' for the outermost one."""
+        where = f" at model.{self._path}" if self._path else ""
+        return f"{self._short_repr()}{where}"
 
     # ----- registration ------------------------------------------------------------------
 
@@ -392,6 +411,37 @@ class Module:
         return f"{type(self).__name__}(\n{body}\n)"
 
 
+def _name_module_in(error, module):
+    """Add which module was running to an error the library raised inside ``module.forward``.
+
+    The innermost module call does it (and marks the error, so that the modules around it
+    leave it alone): "add: shapes (32, 64) and (10,) do not broadcast ..." gets a second line
+    "(raised inside Linear(5→64) at model.0)". Messages that already name the module, such as
+    Linear's own "Linear(5→64) at model.0 expected 5 input features", and errors raised by your
+    own code are left as they are.
+    """
+    if getattr(error, "_module_named", False):
+        return
+    error._module_named = True
+    if type(error).__str__ is not BaseException.__str__ or len(error.args) != 1:
+        return
+    message = error.args[0]
+    where = module._describe()
+    if not isinstance(message, str) or where in message or not _raised_by_library(error):
+        return
+    error.args = (f"{message}\n  (raised inside {where})",)
+
+
+def _raised_by_library(error):
+    """True if the innermost frame of ``error``'s traceback is in tinygrad_edu, nn or numpy."""
+    tb = error.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return is_library_file(tb.tb_frame.f_code.co_filename)
+
+
 def _describe_non_module(value):
     """What was passed instead of a Module, with the usual fix for ``nn.ReLU`` without ()."""
     if isinstance(value, type) and issubclass(value, Module):
@@ -464,6 +514,15 @@ def save(module, path):
         np.savez(f, **state)
 
 
+def _starts_like_a_pickle(path):
+    """True if the file begins as pickle protocol 2 or later does (torch.save, pickle.dump)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(1) == b"\x80"
+    except OSError:
+        return False
+
+
 def load(module, path):
     """Load an ``.npz`` written by ``save`` into ``module`` (strictly) and return the module.
 
@@ -475,6 +534,12 @@ def load(module, path):
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, FileNotFoundError):
             raise
+        if _starts_like_a_pickle(path):
+            # unpickling a file can run arbitrary code, so it is refused, not offered
+            raise ValueError(f"nn.load: {path} holds pickled Python objects, which nn.load "
+                             "refuses to read (unpickling can run any code); only .npz "
+                             "archives of plain arrays, as nn.save writes, can be "
+                             "loaded") from None
         raise ValueError(f"nn.load: {path} is not an .npz archive of arrays written by "
                          f"nn.save ({error})") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):

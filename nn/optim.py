@@ -38,13 +38,25 @@ class Optimizer:
         # itself: Tensor hashes by identity, so this is safe despite elementwise ==
         self.state = {}
         self.param_groups = []
+        name = type(self).__name__
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__}: params must be an iterable of Tensors, "
-                            "got a single Tensor; wrap it in a list: [t]")
-        params = list(params)
+            raise TypeError(f"{name}: params must be an iterable of Tensors, got a single "
+                            "Tensor; wrap it in a list: [t]")
+        if hasattr(params, "parameters") and callable(params.parameters):
+            raise TypeError(f"{name}: got the model ({type(params).__name__}) itself; pass "
+                            "its parameters: model.parameters()")
+        if callable(params):
+            raise TypeError(f"{name}: got the function {getattr(params, '__name__', params)!r} "
+                            "instead of the parameters; call it: model.parameters() (note the ())")
+        try:
+            params = list(params)
+        except TypeError:
+            raise TypeError(f"{name}: params must be an iterable of Tensors (such as "
+                            f"model.parameters()), got {type(params).__name__}") from None
         if not params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list; pass "
-                             "model.parameters() of a model that has parameters")
+            raise ValueError(f"{name}: got an empty parameter list; pass model.parameters() of "
+                             "a model that has parameters (a generator such as "
+                             "model.parameters() is used up by the first optimizer it is given)")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
         for group in groups:
             self.add_param_group(group)

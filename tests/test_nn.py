@@ -407,12 +407,12 @@ def test_linear_wrong_feature_count_names_layer_path_and_shapes():
     model = nn.Sequential(nn.Linear(5, 64), nn.ReLU(), nn.Linear(64, 4))
     with pytest.raises(ValueError) as info:
         model(Tensor.zeros(32, 6))
-    assert str(info.value) == ("Linear(5→64) at 0 expected 5 input features, got 6 "
+    assert str(info.value) == ("Linear(5→64) at model.0 expected 5 input features, got 6 "
                                "(input shape (32, 6))")
     with pytest.raises(ValueError, match=r"^Linear\(3→1\) expected 3 input features, got 2"):
         nn.Linear(3, 1)(Tensor.zeros(4, 2))
     net = Net()
-    with pytest.raises(ValueError, match=r"Linear\(2→5\) at head\.0 expected 2"):
+    with pytest.raises(ValueError, match=r"Linear\(2→5\) at model\.head\.0 expected 2"):
         net.head(Tensor.zeros(4, 3))
 
 
@@ -559,10 +559,11 @@ def test_batchnorm_without_affine_or_tracking():
 
 def test_batchnorm_errors_name_the_layer_path_and_shape():
     model = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3))
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(5\) at 1 expected input of shape "
+    with pytest.raises(ValueError, match=r"BatchNorm1d\(5\) at model\.1 expected input of shape "
                                          r"\(N, 5\) or \(N, 5, L\), got \(2, 3\)"):
         nn.Sequential(nn.ReLU(), nn.BatchNorm1d(5))(Tensor.zeros(2, 3))
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(3\) at 1 .*more than 1 value per channel"):
+    with pytest.raises(ValueError,
+                       match=r"BatchNorm1d\(3\) at model\.1 .*more than 1 value per channel"):
         model(Tensor.zeros(1, 4))
     model.eval()
     assert model(Tensor.zeros(1, 4)).shape == (1, 3)

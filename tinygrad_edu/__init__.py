@@ -6,6 +6,8 @@ Tensor operations only.
 """
 
 from . import graph
+from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                      set_detect_anomaly)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (
