@@ -119,8 +119,6 @@ def test_second_derivatives_are_unchanged_inside_the_mode():
     np.testing.assert_allclose(second.numpy(), [3.0, 12.0])
 
 
-@pytest.mark.xfail(strict=True, reason="needs engine change: autograd._backward_recorded "
-                   "should run inside `with anomaly.backward_of(op):`")
 def test_nan_in_a_recorded_backward_names_the_op_whose_backward_it_is():
     x = Tensor(np.array([0.0, 4.0]), requires_grad=True)
     with detect_anomaly():

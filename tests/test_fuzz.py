@@ -356,9 +356,6 @@ def test_indexing_and_reshaping_match_finite_differences(data):
 
 # ----- failing cases, minimised, kept as regular tests ---------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="needs engine change: ops.normalize_axis accepts axis 0 "
-                   "but not -1 on a 0-d tensor, and numpy then rejects axis 0 (mean fails with "
-                   "IndexError, logsumexp with numpy's AxisError)")
 @pytest.mark.parametrize("axis", [0, -1])
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "logsumexp"])
 def test_reducing_a_0d_tensor_over_axis_0_or_minus_1_gives_it_back(name, axis):
@@ -370,8 +367,6 @@ def test_reducing_a_0d_tensor_over_axis_0_or_minus_1_gives_it_back(name, axis):
     assert x.grad.item() == 1.0
 
 
-@pytest.mark.xfail(strict=True, reason="needs engine change: softmax/log_softmax of a 0-d "
-                   "tensor fail in max(axis=-1) (see normalize_axis above)")
 @pytest.mark.parametrize("name, value", [("softmax", 1.0), ("log_softmax", 0.0)])
 def test_softmax_of_a_0d_tensor_is_a_distribution_over_one_value(name, value):
     x = Tensor(np.array(1.5), requires_grad=True)

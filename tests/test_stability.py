@@ -213,17 +213,12 @@ def test_float32_bce_with_logits_over_a_million_elements_matches_float64():
     assert loss32.item() == pytest.approx(loss64.item(), rel=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="needs engine change: ops.Sum.forward sums float32 "
-                                       "along a long leading axis one row at a time")
 def test_float32_sum_along_a_long_leading_axis_matches_float64():
     per_sample = np.full((MILLION, 2), 0.1)       # e.g. reduction='none' losses, 2 outputs
     total32 = Tensor(per_sample.astype(np.float32)).sum(axis=0).numpy()
     np.testing.assert_allclose(total32, per_sample.sum(axis=0), rtol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="needs engine change: ops.unbroadcast and "
-                                       "ops.Linear.backward sum float32 gradients along the "
-                                       "batch axis one row at a time")
 @pytest.mark.parametrize("layer", [lambda x, b: x + b, lambda x, b: x.linear(Tensor.eye(2), b)],
                          ids=["add", "linear"])
 def test_float32_bias_gradient_over_a_large_batch_matches_float64(layer):

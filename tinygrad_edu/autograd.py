@@ -326,7 +326,7 @@ def _backward_recorded(op, grad):
     """
     clone = type(op)()
     clone.needs_grad = op.needs_grad
-    with enable_grad():
+    with enable_grad(), anomaly.backward_of(op):   # anomalies inside are op's backward's
         clone.forward(*op.inputs, **op.params)
         return clone.backward(grad)
 

@@ -35,7 +35,7 @@ def unbroadcast(grad, shape):
     stretched = tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
     axes = tuple(range(extra)) + stretched
     if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
+        grad = accurate_sum(grad, axis=axes, keepdims=True)
     return grad.reshape(shape)
 
 
@@ -48,21 +48,41 @@ def expand_reduced(grad, shape, axis, keepdims):
     return np.expand_dims(grad, axis)
 
 
-def normalize_axis(axis, ndim, op):
-    """Return ``axis`` as None or a tuple of non-negative ints; raise a clear error if out of range."""
+def normalize_axis(axis, shape, op):
+    """Return ``axis`` as None or a tuple of non-negative ints; raise a clear error if out of range.
+
+    As in PyTorch, a 0-d tensor accepts axis 0 or -1 (its one "axis" of size 1): reducing
+    over it changes nothing, so the result is the empty tuple.
+    """
     if axis is None:
         return None
+    ndim = len(shape)
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     result = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimension(s)")
-        result.append(int(a) % max(ndim, 1))
+        if not -max(ndim, 1) <= a < max(ndim, 1):
+            raise ValueError(f"{op}: axis {a} is out of range for a tensor of shape {shape} "
+                             f"({ndim} dimension(s)); use an axis in "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}]")
+        if ndim:
+            result.append(int(a) % ndim)
     if len(set(result)) != len(result):
         raise ValueError(f"{op}: axis {axis!r} repeats an axis")
     return tuple(result)
+
+
+def accurate_sum(x, axis=None, keepdims=False):
+    """x.sum(...), but float32/float16 arrays are added up in float64 and rounded once.
+
+    numpy adds along a leading axis one row at a time, so a million float32 rows lose about
+    1% of the total; summing in float64 keeps the result accurate. Tensors (in create_graph
+    mode) are summed plainly.
+    """
+    if isinstance(x, np.ndarray) and x.dtype.itemsize < 8 and x.dtype.kind == "f":
+        return x.sum(axis=axis, keepdims=keepdims, dtype=np.float64).astype(x.dtype)
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 class Primitive:
@@ -359,7 +379,7 @@ class Sum(Primitive):
 
     def forward(self, x, axis=None, keepdims=False):
         self.x_shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        return x.sum(axis=axis, keepdims=keepdims)
+        return accurate_sum(x, axis=axis, keepdims=keepdims)
 
     def backward(self, grad):
         # dz/dx_i = 1 for every summed element: copy grad back along the reduced axes
@@ -433,7 +453,7 @@ class Linear(Primitive):
         grad_w = grad_2d.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad[1] else None
         if len(self.needs_grad) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, grad_2d.sum(axis=0)
+        return grad_x, grad_w, accurate_sum(grad_2d, axis=0)
 
 
 class LogSoftmax(Primitive):

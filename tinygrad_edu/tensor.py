@@ -391,7 +391,13 @@ class Tensor:
 
     def _compare(self, ufunc, other):
         # comparisons give bool tensors: they are not differentiable and record nothing
-        return Tensor._wrap(ufunc(self.data, self._operand(other).data))
+        other = self._operand(other)
+        try:
+            return Tensor._wrap(ufunc(self.data, other.data))
+        except ValueError:
+            raise ValueError(f"{ufunc.__name__}: shapes {self.shape} and {other.shape} do not "
+                             "broadcast (numpy broadcasting lines up the trailing axes, which "
+                             "must be equal or 1)") from None
 
     def __lt__(self, other):
         return self._compare(np.less, other)
@@ -481,7 +487,7 @@ class Tensor:
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (an int, a tuple, or None for all); ``keepdims`` keeps size-1 axes."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "sum")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "sum")
         return _apply(ops.Sum, self, axis=axis, keepdims=bool(keepdim or keepdims))
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -492,7 +498,7 @@ class Tensor:
         keepdims = bool(keepdim or keepdims)
         if dim is not None:
             return MaxResult(self.max(dim, keepdims), self.argmax(dim, keepdims))
-        axis = ops.normalize_axis(axis, self.ndim, "max")
+        axis = ops.normalize_axis(axis, self.shape, "max")
         if self.data.size == 0:
             raise ValueError(f"max: the tensor of shape {self.shape} is empty")
         return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
@@ -513,7 +519,7 @@ class Tensor:
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
                              f"of a tensor of shape {self.shape}")
         # out-of-range and repeated axes raise here, rather than wrapping around silently
-        axes = ops.normalize_axis(axes, self.ndim, "permute")
+        axes = ops.normalize_axis(axes, self.shape, "permute")
         return _apply(ops.Transpose, self, axes=axes)
 
     def __getitem__(self, index):
@@ -566,8 +572,8 @@ class Tensor:
         if self.ndim < 2:
             return self
         axes = list(range(self.ndim))
-        a = ops.normalize_axis(axis0, self.ndim, "transpose")[0]
-        b = ops.normalize_axis(axis1, self.ndim, "transpose")[0]
+        a = ops.normalize_axis(axis0, self.shape, "transpose")[0]
+        b = ops.normalize_axis(axis1, self.shape, "transpose")[0]
         axes[a], axes[b] = axes[b], axes[a]
         return self.permute(axes)
 
@@ -575,8 +581,8 @@ class Tensor:
         """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
         if self.ndim == 0:
             return self.reshape(1)
-        start = ops.normalize_axis(start_dim, self.ndim, "flatten")[0]
-        end = ops.normalize_axis(end_dim, self.ndim, "flatten")[0]
+        start = ops.normalize_axis(start_dim, self.shape, "flatten")[0]
+        end = ops.normalize_axis(end_dim, self.shape, "flatten")[0]
         if start > end:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
                              f"for a tensor of shape {self.shape}")
@@ -594,7 +600,10 @@ class Tensor:
         """Drop axes of size 1 (only axis ``dim`` if given and of size 1)."""
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        dim = ops.normalize_axis(dim, self.ndim, "squeeze")[0]
+        if self.ndim == 0:
+            ops.normalize_axis(dim, self.shape, "squeeze")   # only checks dim is 0 or -1
+            return self
+        dim = ops.normalize_axis(dim, self.shape, "squeeze")[0]
         if self.shape[dim] != 1:
             return self
         return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
@@ -608,7 +617,10 @@ class Tensor:
 
     def minimum(self, other):
         """Elementwise minimum: -max(-x, -y)."""
-        return -((-self).maximum(-self._operand(other)))
+        try:
+            return -((-self).maximum(-self._operand(other)))
+        except ValueError as error:   # name the op the user called, not the one inside
+            raise ValueError(str(error).replace("maximum", "minimum", 1)) from None
 
     def where(self, condition, other):
         """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(c, y)``)."""
@@ -616,7 +628,7 @@ class Tensor:
 
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Average over ``axis``: the sum divided by the number of elements summed."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "mean")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "mean")
         count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         if count == 0:
             raise ValueError(f"mean: nothing to average in a tensor of shape {self.shape}")
@@ -628,7 +640,7 @@ class Tensor:
         ``correction=1`` (the default, as in PyTorch) is the unbiased sample variance;
         ``correction=0`` is numpy's default ``np.var``.
         """
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "var")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "var")
         count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         if count - correction <= 0:
             raise ValueError(f"var: {count} element(s) with correction={correction} leave "
@@ -642,7 +654,7 @@ class Tensor:
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """log(sum(exp(x))) over ``axis``, computed without overflow."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "logsumexp")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "logsumexp")
         # shift by the max so exp never overflows; the shift is a constant (detached) because
         # m + log(sum(e^(x-m))) equals log(sum(e^x)) for any m, so its gradient cancels out
         m = self.data.max(axis=axis, keepdims=True)
@@ -655,6 +667,8 @@ class Tensor:
     def softmax(self, axis=-1, *, dim=None):
         """e^x / sum(e^x) along ``axis``; every slice along it sums to 1."""
         axis = _pick_axis(axis, dim)
+        if self.ndim == 0:
+            return self.log_softmax(axis=axis).exp()
         # e^(x - max) / sum e^(x - max); the shift is a constant, so .detach() is exact
         shifted = self - self.max(axis=axis, keepdims=True).detach()
         e = shifted.exp()
@@ -666,7 +680,9 @@ class Tensor:
         A primitive (``ops.LogSoftmax``) rather than a composite: it is in every classifier's
         loss, and one op is both faster and more accurate than six.
         """
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.ndim, "log_softmax")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "log_softmax")
+        if self.ndim == 0:   # a distribution over one value: log(1) = 0
+            return self.reshape(1).log_softmax(axis=0).reshape(())
         if axis is None or len(axis) != 1:
             raise ValueError(f"log_softmax: needs exactly one axis, got {axis}")
         return _apply(ops.LogSoftmax, self, axis=axis[0])
@@ -729,7 +745,9 @@ class Tensor:
         tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
         if not tensors:
             raise ValueError("cat: needs at least one tensor")
-        axis = ops.normalize_axis(_pick_axis(axis, dim), tensors[0].ndim, "cat")[0]
+        if tensors[0].ndim == 0:
+            raise ValueError("cat: 0-d tensors have no axis to join along; use Tensor.stack")
+        axis = ops.normalize_axis(_pick_axis(axis, dim), tensors[0].shape, "cat")[0]
         first = tensors[0].shape
         for i, t in enumerate(tensors):
             if t.ndim != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
