@@ -17,6 +17,7 @@ import sys
 
 from . import functional, init, optim
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .diagnose import diagnose
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter, Sequential, load, save
@@ -24,6 +25,7 @@ from .module import Module, Parameter, Sequential, load, save
 # ``tinygrad_edu.nn`` is this package under a second name (see tinygrad_edu/nn.py). Register
 # the submodules under that name too, so ``import tinygrad_edu.nn.functional`` finds these
 # very modules instead of loading second copies with their own classes.
-for _submodule in ("functional", "init", "optim", "module", "layers", "activations", "losses"):
+for _submodule in ("functional", "init", "optim", "module", "layers", "activations", "losses",
+                   "diagnose"):
     sys.modules.setdefault(f"tinygrad_edu.nn.{_submodule}", sys.modules[f"nn.{_submodule}"])
 del _submodule
