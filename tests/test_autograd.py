@@ -360,3 +360,11 @@ def test_leaf_grad_is_writable_after_broadcast_backward():
     x.sum().backward()
     x.grad.data[0, 0] = 5.0
     assert x.grad.numpy()[0, 0] == 5.0 and x.grad.numpy()[1, 2] == 1.0
+
+
+def test_backward_on_nan_loss_warns_and_points_to_the_tools():
+    x = Tensor(np.array([-1.0, 4.0]), requires_grad=True)
+    with np.errstate(invalid="ignore"):
+        loss = x.sqrt().sum()          # sqrt(-1) is NaN
+    with pytest.warns(RuntimeWarning, match=r"nan.*detect_anomaly.*nn\.diagnose"):
+        loss.backward()
