@@ -134,8 +134,8 @@ def _class_labels(target, n, num_classes, input_shape, name):
         hint = " (use target.reshape(-1))" if labels.size == n else ""
         raise ValueError(f"{name}: input of shape {input_shape} needs one class label per "
                          f"sample, i.e. a target of shape ({n},), got {labels.shape}{hint}")
-    bad = (labels < 0) | (labels >= num_classes)
-    if bad.any():
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = (labels < 0) | (labels >= num_classes)
         i = int(np.argmax(bad))
         hint = ""
         if num_classes == 1:

@@ -160,12 +160,14 @@ def toposort(roots):
         if key in visited:
             continue
         visited.add(key)
-        push((tensor, True))
         op = tensor._op
-        if op is not None:
-            for parent in op.inputs:
-                if parent.requires_grad and id(parent) not in visited:
-                    push((parent, False))
+        if op is None:            # a leaf has no inputs to wait for
+            order.append(tensor)
+            continue
+        push((tensor, True))
+        for parent in op.inputs:
+            if parent.requires_grad and id(parent) not in visited:
+                push((parent, False))
     return order
 
 
