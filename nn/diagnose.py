@@ -38,7 +38,6 @@ are the named constants just below, each with the reason for its value. Finding 
 """
 
 import copy
-import importlib
 import math
 import textwrap
 
@@ -241,22 +240,14 @@ def _merge(findings, new):
 
 
 class _random_state_kept:
-    """Put the engine's random generator back as it was (the probe's Dropout draws from it).
-
-    The engine has no public get/set of its random state, so this reads the generator behind
-    ``tg.manual_seed`` directly (``tinygrad_edu.tensor._rng``; ``tg.tensor`` is the factory
-    function, hence the import by module name).
-    """
+    """Put the engine's random generator back as it was (the probe's Dropout draws from it)."""
 
     def __enter__(self):
-        self.engine = importlib.import_module("tinygrad_edu.tensor")
-        rng = getattr(self.engine, "_rng", None)
-        self.state = None if rng is None else rng.bit_generator.state
+        self.state = tg.get_rng_state()
         return self
 
     def __exit__(self, *exc):
-        if self.state is not None:
-            self.engine._rng.bit_generator.state = self.state
+        tg.set_rng_state(self.state)
         return False
 
 

@@ -19,7 +19,8 @@ from .functions import (
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, render_svg
 from .ops import PRIMITIVES
-from .tensor import Tensor, manual_seed, where
+from .factories import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor, where
 
 __version__ = "0.1.0"
 

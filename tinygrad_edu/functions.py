@@ -6,7 +6,8 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 
 import numpy as np
 
-from .tensor import Tensor, _pick_axis
+from .composites import _pick_axis
+from .tensor import Tensor
 
 float16 = np.float16
 float32 = float = np.float32

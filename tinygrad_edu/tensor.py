@@ -16,12 +16,8 @@ import numpy as np
 
 from . import anomaly
 from . import ops
-
-_SUPPORTED_KINDS = "biuf"  # bool, signed and unsigned ints, floats
-_rng = np.random.default_rng()
-
-MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
-
+from .composites import Composites, MaxResult, _pick_axis
+from .factories import Factories, _as_array
 
 class RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` takes the hook off again."""
@@ -35,44 +31,6 @@ class RemovableHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
-
-
-def manual_seed(seed):
-    """Seed the generator behind every random factory, nn init and Dropout."""
-    global _rng
-    _rng = np.random.default_rng(seed)
-
-
-def _as_array(data, dtype=None):
-    """Turn Tensor/array/Python data into an ndarray following the dtype rules above."""
-    if isinstance(data, Tensor):
-        data = data.data
-    if isinstance(data, (np.ndarray, np.generic)):
-        arr = np.asarray(data) if dtype is None else np.asarray(data).astype(dtype, copy=False)
-    else:
-        try:
-            arr = np.array(data, dtype=dtype)
-        except (ValueError, TypeError) as error:
-            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__}: {error}") from None
-        if dtype is None and arr.dtype == np.float64:
-            arr = arr.astype(np.float32)
-    if arr.dtype.kind not in _SUPPORTED_KINDS:
-        raise TypeError(f"tensor: unsupported dtype {arr.dtype}; use bool, integer or float data")
-    return arr
-
-
-def _shape_from(shape):
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``, as PyTorch factories do."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    if not all(isinstance(n, (int, np.integer)) and n >= 0 for n in shape):
-        raise ValueError(f"shape must be non-negative ints, got {shape}")
-    return tuple(int(n) for n in shape)
-
-
-def _pick_axis(axis, dim):
-    """Methods take numpy's ``axis``; PyTorch's ``dim`` is accepted as another name for it."""
-    return dim if dim is not None else axis
 
 
 def _explain_failure(op_cls, inputs, error):
@@ -127,7 +85,7 @@ def _promote(x, y):
     return x, y
 
 
-class Tensor:
+class Tensor(Composites, Factories):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``: ``data`` is a numpy array
@@ -560,119 +518,16 @@ class Tensor:
     def bool(self):
         return self.to(np.bool_)
 
-    # ----- composites: written in primitives, no backward of their own -------------------
+    # ----- ops applied directly (the composites are in composites.py) --------------------
 
     @property
     def T(self):
         """The tensor with its axes reversed (the transpose of a matrix)."""
         return _apply(ops.Transpose, self, axes=tuple(range(self.ndim))[::-1])
 
-    def transpose(self, axis0=-2, axis1=-1):
-        """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
-        if self.ndim < 2:
-            return self
-        axes = list(range(self.ndim))
-        a = ops.normalize_axis(axis0, self.shape, "transpose")[0]
-        b = ops.normalize_axis(axis1, self.shape, "transpose")[0]
-        axes[a], axes[b] = axes[b], axes[a]
-        return self.permute(axes)
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = ops.normalize_axis(start_dim, self.shape, "flatten")[0]
-        end = ops.normalize_axis(end_dim, self.shape, "flatten")[0]
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} "
-                             f"for a tensor of shape {self.shape}")
-        return self.reshape(self.shape[:start] + (-1,) + self.shape[end + 1:])
-
-    def unsqueeze(self, dim):
-        """Insert an axis of size 1 at position ``dim``."""
-        if not -self.ndim - 1 <= dim <= self.ndim:
-            raise ValueError(f"unsqueeze: dim {dim} is out of range for a tensor of shape "
-                             f"{self.shape}; it must lie in [{-self.ndim - 1}, {self.ndim}]")
-        dim = dim % (self.ndim + 1)
-        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
-
-    def squeeze(self, dim=None):
-        """Drop axes of size 1 (only axis ``dim`` if given and of size 1)."""
-        if dim is None:
-            return self.reshape(tuple(n for n in self.shape if n != 1))
-        if self.ndim == 0:
-            ops.normalize_axis(dim, self.shape, "squeeze")   # only checks dim is 0 or -1
-            return self
-        dim = ops.normalize_axis(dim, self.shape, "squeeze")[0]
-        if self.shape[dim] != 1:
-            return self
-        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
-
-    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Smallest element over ``axis``: -max(-x). With ``dim=``, ``(values, indices)``."""
-        keepdims = bool(keepdim or keepdims)
-        if dim is not None:
-            return MaxResult(self.min(dim, keepdims), self.argmin(dim, keepdims))
-        return -((-self).max(axis, keepdims))
-
-    def minimum(self, other):
-        """Elementwise minimum: -max(-x, -y)."""
-        try:
-            return -((-self).maximum(-self._operand(other)))
-        except ValueError as error:   # name the op the user called, not the one inside
-            raise ValueError(str(error).replace("maximum", "minimum", 1)) from None
-
     def where(self, condition, other):
         """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(c, y)``)."""
         return where(condition, self, other)
-
-    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Average over ``axis``: the sum divided by the number of elements summed."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "mean")
-        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
-        if count == 0:
-            raise ValueError(f"mean: nothing to average in a tensor of shape {self.shape}")
-        return self.sum(axis, bool(keepdim or keepdims)) / count
-
-    def var(self, axis=None, keepdims=False, correction=1, *, dim=None, keepdim=None):
-        """Variance over ``axis``: sum((x - mean)^2) / (n - correction).
-
-        ``correction=1`` (the default, as in PyTorch) is the unbiased sample variance;
-        ``correction=0`` is numpy's default ``np.var``.
-        """
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "var")
-        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
-        if count - correction <= 0:
-            raise ValueError(f"var: {count} element(s) with correction={correction} leave "
-                             "nothing to divide by")
-        deviation = self - self.mean(axis, keepdims=True)
-        return (deviation * deviation).sum(axis, bool(keepdim or keepdims)) / (count - correction)
-
-    def leaky_relu(self, slope=0.01):
-        """x for x > 0, slope * x otherwise."""
-        return where(self > 0, self, self * slope)
-
-    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """log(sum(exp(x))) over ``axis``, computed without overflow."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "logsumexp")
-        # shift by the max so exp never overflows; the shift is a constant (detached) because
-        # m + log(sum(e^(x-m))) equals log(sum(e^x)) for any m, so its gradient cancels out
-        m = self.data.max(axis=axis, keepdims=True)
-        m = Tensor._wrap(np.where(np.isfinite(m), m, 0))
-        result = (self - m).exp().sum(axis, keepdims=True).log() + m
-        if keepdim or keepdims:
-            return result
-        return result.reshape(tuple(n for i, n in enumerate(self.shape) if axis is not None and i not in axis))
-
-    def softmax(self, axis=-1, *, dim=None):
-        """e^x / sum(e^x) along ``axis``; every slice along it sums to 1."""
-        axis = _pick_axis(axis, dim)
-        if self.ndim == 0:
-            return self.log_softmax(axis=axis).exp()
-        # e^(x - max) / sum e^(x - max); the shift is a constant, so .detach() is exact
-        shifted = self - self.max(axis=axis, keepdims=True).detach()
-        e = shifted.exp()
-        return e / e.sum(axis=axis, keepdims=True)
 
     def log_softmax(self, axis=-1, *, dim=None):
         """x - logsumexp(x) along ``axis``: the log of softmax, without overflow or log(0).
@@ -770,67 +625,6 @@ class Tensor:
                              f"{tensors[0].shape}; it must lie in [{-ndim - 1}, {ndim}]")
         axis = axis % (ndim + 1)
         return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
-
-    # ----- factories ---------------------------------------------------------------------
-
-    @staticmethod
-    def zeros(*shape, dtype=np.float32, requires_grad=False, name=None):
-        return Tensor(np.zeros(_shape_from(shape), dtype=dtype), requires_grad, name=name)
-
-    @staticmethod
-    def ones(*shape, dtype=np.float32, requires_grad=False, name=None):
-        return Tensor(np.ones(_shape_from(shape), dtype=dtype), requires_grad, name=name)
-
-    @staticmethod
-    def full(shape, fill_value, dtype=None, requires_grad=False, name=None):
-        """A tensor of ``shape`` filled with ``fill_value`` (float32 for a float, as PyTorch)."""
-        shape = _shape_from((shape,))
-        data = np.full(shape, fill_value, dtype=_as_array(fill_value, dtype).dtype)
-        return Tensor(data, requires_grad, name=name)
-
-    @staticmethod
-    def randn(*shape, dtype=np.float32, requires_grad=False, name=None):
-        """Samples of the standard normal distribution (seeded by ``tg.manual_seed``)."""
-        data = _rng.standard_normal(_shape_from(shape)).astype(dtype)
-        return Tensor(data, requires_grad, name=name)
-
-    @staticmethod
-    def rand(*shape, dtype=np.float32, requires_grad=False, name=None):
-        """Samples uniform on [0, 1) (seeded by ``tg.manual_seed``)."""
-        return Tensor(_rng.random(_shape_from(shape)).astype(dtype), requires_grad, name=name)
-
-    @staticmethod
-    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False, name=None):
-        """Samples uniform on [low, high) (seeded by ``tg.manual_seed``)."""
-        if not low <= high:
-            raise ValueError(f"uniform: low ({low}) must not exceed high ({high})")
-        data = _rng.uniform(low, high, _shape_from(shape)).astype(dtype)
-        return Tensor(data, requires_grad, name=name)
-
-    @staticmethod
-    def eye(n, m=None, dtype=np.float32, requires_grad=False, name=None):
-        """The identity matrix of shape (n, m), m defaulting to n."""
-        return Tensor(np.eye(n, m, dtype=dtype), requires_grad, name=name)
-
-    @staticmethod
-    def arange(start, stop=None, step=1, dtype=None, requires_grad=False, name=None):
-        """Evenly spaced values in [start, stop); int64 for ints, float32 otherwise, as PyTorch."""
-        if step == 0:
-            raise ValueError("arange: step must not be 0")
-        if stop is None:
-            start, stop = 0, start
-        data = np.arange(start, stop, step)
-        if dtype is None and data.dtype.kind == "f":
-            dtype = np.float32
-        return Tensor(data, requires_grad, dtype=dtype, name=name)
-
-    @staticmethod
-    def zeros_like(t, dtype=None, requires_grad=False, name=None):
-        return Tensor(np.zeros_like(_as_array(t), dtype=dtype), requires_grad, name=name)
-
-    @staticmethod
-    def ones_like(t, dtype=None, requires_grad=False, name=None):
-        return Tensor(np.ones_like(_as_array(t), dtype=dtype), requires_grad, name=name)
 
 
 def where(condition, x, y):
