@@ -98,7 +98,7 @@ GOOD_PROGRESS = 0.1
 # the loss moves by less than 2% within the probe: nothing is happening
 STALL_PROGRESS = 0.02
 # the learning rates tried by the sweep, as multiples (or fractions) of the user's
-LR_SWEEP_FACTORS = (10.0, 100.0, 1000.0, 10000.0)
+LR_SWEEP_FACTORS = (10.0, 100.0, 1e3, 1e4, 1e5, 1e6)   # stops early once past a good lr
 
 # 95% of the inputs get the same prediction: the model ignores its input
 COLLAPSED_SHARE = 0.95

@@ -166,6 +166,14 @@ def case_lr_too_low(broken):
                lr=1e-4 if broken else 0.5)
 
 
+def test_lr_far_too_low_is_found_by_a_wide_sweep():
+    # 1e-7 is a million times below a working lr: the sweep must reach that far
+    X, y = blobs()
+    tg.manual_seed(0)
+    report = run(mlp([2, 16, 3]), nn.CrossEntropyLoss(), X, y, optimizer="sgd", lr=1e-7)
+    assert report.names == ["lr_too_low"]
+
+
 def case_over_regularized(broken):
     X, y = blobs()
     tg.manual_seed(0)
