@@ -20,7 +20,7 @@ from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .diagnose import diagnose
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
-from .module import Module, Parameter, Sequential, load, save
+from .module import Module, ModuleList, Parameter, Sequential, load, save
 
 # ``tinygrad_edu.nn`` is this package under a second name (see tinygrad_edu/nn.py). Register
 # the submodules under that name too, so ``import tinygrad_edu.nn.functional`` finds these

@@ -492,7 +492,7 @@ class Sequential(Module):
     def __getitem__(self, index):
         items = list(self._modules.items())
         if isinstance(index, slice):
-            part = Sequential()
+            part = type(self)()
             # straight into the registry: the modules still belong to this model, so their
             # paths and parameter names must not be rewritten by add_module
             part._modules.update(items[index])
@@ -502,6 +502,33 @@ class Sequential(Module):
         except IndexError:
             raise IndexError(f"Sequential: index {index} is out of range for "
                              f"{len(items)} modules") from None
+
+
+class ModuleList(Sequential):
+    """A list of modules, registered as children "0", "1", ... so their parameters are found.
+
+    As PyTorch's ``nn.ModuleList``: it has no ``forward`` of its own; loop over it in yours::
+
+        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(3)])
+        ...
+        for layer in self.layers:
+            x = layer(x).relu()
+
+    A plain Python list of layers would hide them from ``parameters()`` and the optimizer.
+    """
+
+    def __init__(self, modules=()):
+        super().__init__(*modules)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleList has no forward(): loop over it in your module's "
+                                  "forward, or use nn.Sequential to chain the layers")
+
+    def extend(self, modules):
+        """Append every module of ``modules``; returns self."""
+        for module in modules:
+            self.append(module)
+        return self
 
 
 def save(module, path):

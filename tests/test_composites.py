@@ -242,3 +242,14 @@ def test_tanh_at_large_magnitudes_is_finite():
         out.sum().backward()
     np.testing.assert_array_equal(out.numpy(), [-1.0, 1.0])
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0])
+
+
+def test_pytorch_method_aliases_match_their_definitions():
+    rng = np.random.default_rng(5)
+    a = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = Tensor(rng.standard_normal((4, 2)), requires_grad=True)
+    np.testing.assert_allclose(a.pow(3).numpy(), a.numpy() ** 3)
+    np.testing.assert_allclose(a.square().numpy(), a.numpy() ** 2)
+    np.testing.assert_allclose(a.mm(b).numpy(), a.numpy() @ b.numpy())
+    np.testing.assert_allclose(a.t().numpy(), a.numpy().T)
+    assert tg.gradcheck(lambda x, y: x.pow(3).mm(y).t().square(), [a, b])

@@ -722,3 +722,32 @@ def test_mlp_learns_a_separable_three_class_problem():
         accuracy = (model(Tensor(X)).numpy().argmax(axis=1) == y).mean()
     assert accuracy > 0.95
     assert losses[-1] < 0.2 * losses[0]
+
+
+class Stack(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(3, 3) for _ in range(2)])
+        self.head = nn.Linear(3, 1)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x).relu()
+        return self.head(x)
+
+
+def test_module_list_registers_its_layers():
+    net = Stack()
+    names = [name for name, _ in net.named_parameters()]
+    assert names == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
+                     "head.weight", "head.bias"]
+    out = net(Tensor(np.ones((4, 3), dtype=np.float32)))
+    out.sum().backward()
+    assert all(p.grad is not None for p in net.parameters())
+    assert len(net.layers) == 2 and isinstance(net.layers[0], nn.Linear)
+    assert isinstance(net.layers[:1], nn.ModuleList)
+
+
+def test_module_list_has_no_forward():
+    with pytest.raises(NotImplementedError, match="loop over it"):
+        nn.ModuleList([nn.ReLU()])(Tensor(np.ones(2)))

@@ -24,6 +24,22 @@ class Composites:
 
     __slots__ = ()   # Tensor keeps to its own slots: no per-tensor __dict__
 
+    def pow(self, exponent):
+        """x ** exponent (PyTorch's method name)."""
+        return self ** exponent
+
+    def square(self):
+        """x * x."""
+        return self * self
+
+    def mm(self, other):
+        """Matrix product of two matrices (PyTorch's ``mm``): the same as ``@``."""
+        return self.matmul(other)
+
+    def t(self):
+        """The transpose of a matrix (a vector is returned as it is), as ``torch.t``."""
+        return self.transpose()
+
     def transpose(self, axis0=-2, axis1=-1):
         """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
         if self.ndim < 2:
