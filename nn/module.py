@@ -16,7 +16,7 @@ into a parent renames everything below it; a module shared by two parents carrie
 of the last assignment.
 
 Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, set by
-the engine from ``tinygrad_edu.autograd.module_scope``): a tuple of (path, class name) pairs
+the engine from ``tinygrad_edu.autograd.push_scope``): a tuple of (path, class name) pairs
 from the outermost module call inwards, e.g.
 ``(("model", "Sequential"), ("model.0", "Linear"))``; the graph drawer groups ops by it. The
 outermost module is called "model" (a loss: "loss"). This is bookkeeping for pictures only.
@@ -30,6 +30,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
+from tinygrad_edu.autograd import pop_scope, push_scope
 from tinygrad_edu.anomaly import is_library_file
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -93,12 +94,14 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         # ops recorded inside forward remember this call, so drawings can box them per module
-        with tg.autograd.module_scope(self._scope_name(), type(self).__name__):
-            try:
-                return self.forward(*args, **kwargs)
-            except (ValueError, TypeError, IndexError) as error:
-                _name_module_in(error, self)
-                raise
+        outer = push_scope((self._scope_name(), type(self).__name__))
+        try:
+            return self.forward(*args, **kwargs)
+        except (ValueError, TypeError, IndexError) as error:
+            _name_module_in(error, self)
+            raise
+        finally:
+            pop_scope(outer)
 
     _scope_root = "model"   # what the outermost module is called in graph drawings
 

@@ -122,22 +122,20 @@ def current_scope():
     return _state.scope
 
 
-class module_scope:
-    """Mark the ops recorded inside the block as run by the module at ``path``.
+def push_scope(entry):
+    """Mark the ops recorded from now on as run inside ``entry`` = (path, class name) as well.
 
     ``nn.Module.__call__`` uses it so that the graph drawing can box each module's ops.
+    Returns the previous scope, to hand to ``pop_scope`` when the module's forward ends.
     """
+    outer = _state.scope
+    _state.scope = outer + (entry,)
+    return outer
 
-    def __init__(self, path, kind):
-        self.entry = (path, kind)
 
-    def __enter__(self):
-        self.previous = current_scope()
-        _state.scope = self.previous + (self.entry,)
-
-    def __exit__(self, *exc):
-        _state.scope = self.previous
-        return False
+def pop_scope(outer):
+    """Go back to the scope ``push_scope`` returned."""
+    _state.scope = outer
 
 
 def toposort(roots):
