@@ -95,6 +95,9 @@ def draw_graph(root, clusters=True, show_grads=True):
         node = str(id(tensor))
         note, highlight = _grad_note(grads.get(id(tensor)))
         used_colors.add(highlight)
+        if _is_number(tensor):
+            continue   # drawn beside each op that uses it (below): one shared node for a
+            # constant such as 2.0 would pull every op that uses it into one knot
         if tensor._op is None:
             kind = "parameter" if tensor.requires_grad else "constant"
             title = tensor.name or _leaf_title(tensor)
@@ -111,12 +114,22 @@ def draw_graph(root, clusters=True, show_grads=True):
             attrs = {"shape": "ellipse", "fillcolor": highlight or OP_COLOR}
             scope = getattr(op, "scope", ())
             for parent in op.inputs:
-                graph.edge(str(id(parent)), node)
+                source = str(id(parent))
+                if _is_number(parent):
+                    source = f"{source}.{node}"
+                    scopes.setdefault(scope if clusters else (), []).append(
+                        (source, _leaf_title(parent), {"shape": "box", "fillcolor": CONSTANT_COLOR}))
+                graph.edge(source, node)
         scopes.setdefault(scope if clusters else (), []).append((node, label, attrs))
     _emit_scopes(graph, scopes)
     if show_grads and used_colors - {None}:
         _legend(graph, used_colors)
     return graph
+
+
+def _is_number(tensor):
+    """A constant single number, such as the 2.0 of ``x * 2.0``."""
+    return tensor._op is None and not tensor.requires_grad and tensor.data.size == 1
 
 
 def _leaf_title(tensor):

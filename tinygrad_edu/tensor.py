@@ -72,6 +72,27 @@ def _apply(op_cls, *inputs, **params):
     return result
 
 
+_constants = {}   # (type, value, dtype) -> 0-d constant Tensor; see _constant
+
+
+def _constant(value, dtype):
+    """A Python number as a 0-d Tensor of ``dtype``, shared by every op that uses it.
+
+    ``x * 0.5`` in a training loop would otherwise make a new constant tensor on every
+    step. Constants never require grad and nothing writes to them, so sharing is safe; the
+    cache is emptied when it grows past 512 entries (a loop over changing numbers).
+    """
+    key = (type(value), value, dtype)
+    constant = _constants.get(key)
+    if constant is None:
+        if len(_constants) >= 512:
+            _constants.clear()
+        array = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+        constant = _constants[key] = Tensor._wrap(array)
+    return constant
+
+
 def _promote(x, y):
     """Mixed int/float operands: the integer one takes the float dtype, as in PyTorch.
 
@@ -288,7 +309,7 @@ class Tensor(Composites, Factories):
                     dtype = np.dtype(np.float32)
             elif not isinstance(other, (bool, np.bool_)) and dtype.kind == "b":
                 dtype = np.dtype(np.int64)
-            return Tensor._wrap(np.array(other, dtype=dtype))
+            return _constant(other, dtype)
         return Tensor(other)
 
     def _binary(self, op, other, reverse=False):
