@@ -339,7 +339,7 @@ def _propagate(roots, retain_graph, keep, create_graph):
     ``create_graph``, Tensors whose computation is recorded.
     """
     order = toposort([root for root, _ in roots])
-    grads = {}
+    grads, ghosts = {}, {}
     for root, seed in roots:
         seed = Tensor._wrap(seed) if create_graph else seed
         grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
@@ -361,8 +361,6 @@ def _propagate(roots, retain_graph, keep, create_graph):
         input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
         if anomaly.ACTIVE:
             anomaly.check_backward(op, grad, input_grads)
-        if not retain_graph:
-            op.release()   # its saved arrays are not needed again: free them now
         for parent, parent_grad in zip(op.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
@@ -371,8 +369,44 @@ def _propagate(roots, retain_graph, keep, create_graph):
                 grads[key] = grads[key] + parent_grad
             else:
                 grads[key] = parent_grad
+        if not retain_graph:
+            op.release()   # its saved arrays are not needed again: free them now
+            op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
     if not retain_graph:
         for tensor in order:   # ops no gradient reached are released too
-            if tensor._op is not None and not tensor._op.released:
-                tensor._op.release()
+            op = tensor._op
+            if op is not None and not op.released:
+                op.release()
+                op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+
+
+# a released graph keeps its shape, for drawings, but not the memory of large results
+LIGHTEN_MIN_BYTES = 1 << 16
+_ZERO_BUFFERS = {}   # dtype -> one read-only element that stand-ins of that dtype point at
+
+
+def _lighten(tensor, ghosts):
+    """``tensor``, or for a large intermediate result a stand-in without its memory.
+
+    After backward a released op still points at its inputs, so as long as the loss is
+    alive (``loss = ...`` in a loop keeps it until the next step is computed), every
+    activation of the step would stay in memory. The stand-in has the same shape, dtype,
+    name and op, so the graph can still be walked and drawn, but its data is a single
+    repeated zero. Leaves (parameters, inputs) and small results are kept as they are; the
+    user's own references to intermediate tensors are not touched. ``ghosts`` makes one
+    stand-in per tensor within a backward pass.
+    """
+    if tensor._op is None or tensor.data.nbytes < LIGHTEN_MIN_BYTES:
+        return tensor
+    ghost = ghosts.get(id(tensor))
+    if ghost is None:
+        dtype = tensor.data.dtype
+        zero = _ZERO_BUFFERS.get(dtype)
+        if zero is None:
+            zero = _ZERO_BUFFERS[dtype] = np.zeros(1, dtype=dtype)
+            zero.flags.writeable = False
+        data = np.ndarray(tensor.shape, dtype, buffer=zero, strides=(0,) * tensor.ndim)
+        ghost = ghosts[id(tensor)] = Tensor._wrap(data, tensor.requires_grad)
+        ghost._op, ghost.name = tensor._op, tensor.name
+    return ghost
 
