@@ -115,11 +115,3 @@ def scale_chain(n, factor):
         return loss, grad
 
     return run
-
-
-def check_values(result):
-    """The numbers compared across engines: the loss, and for chains two sums of the gradient."""
-    if isinstance(result, tuple):
-        loss, grad = result
-        return [float(loss), float(grad.sum()), float(np.abs(grad).sum())]
-    return [float(result)]

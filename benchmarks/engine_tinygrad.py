@@ -3,8 +3,6 @@
 Nothing here is tuned for the benchmark; the training step is the loop from the README.
 """
 
-import numpy as np
-
 import nn
 import tinygrad_edu as tg
 from nn.optim import SGD
@@ -76,11 +74,3 @@ def scale_chain(n, factor):
         return loss, x.grad
 
     return run
-
-
-def check_values(result):
-    if isinstance(result, tuple):
-        loss, grad = result
-        grad = grad.numpy()
-        return [loss.item(), float(grad.sum()), float(np.abs(grad).sum())]
-    return [result.item()]

@@ -6,7 +6,6 @@ run.py sets for every child (1 by default), so it runs on as many threads as num
 
 import os
 
-import numpy as np
 import torch
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
@@ -75,11 +74,3 @@ def scale_chain(n, factor):
         return loss, x.grad
 
     return run
-
-
-def check_values(result):
-    if isinstance(result, tuple):
-        loss, grad = result
-        grad = grad.numpy()
-        return [loss.item(), float(grad.sum()), float(np.abs(grad).sum())]
-    return [result.item()]
