@@ -517,8 +517,8 @@ def _check_targets(s):
                     f"{int(bad.sum())} of {n} labels lie outside 0..{classes - 1}: the labels "
                     f"run from {y.min()} to {y.max()} but the model has {classes} outputs, one "
                     f"per class{hint}",
-                    f"make the last layer's out_features the number of classes, and the labels "
-                    f"0..C-1", labels_out_of_range=int(bad.sum()))]
+                    "make the last layer's out_features the number of classes, and the labels "
+                    "0..C-1", labels_out_of_range=int(bad.sum()))]
             s.classes, s.labels = classes, y.astype(np.int64)
         return []
     same_shape_loss = s.kind in (None, "mse", "bce", "bce_logits")

@@ -28,7 +28,6 @@ import zipfile
 
 import numpy as np
 
-import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 from tinygrad_edu.autograd import pop_scope, push_scope
 from tinygrad_edu.anomaly import is_library_file

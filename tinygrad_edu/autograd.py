@@ -262,15 +262,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
     roots = [(out, _seed(out, g, "grad")) for out, g in zip(outputs, grad_outputs)]
-    wanted = {id(t) for t in inputs}
-    found = {}
-
-    def keep(tensor, g):
-        if id(tensor) in wanted:
-            found[id(tensor)] = g
-
     retain = create_graph if retain_graph is None else retain_graph
-    _propagate(roots, retain, keep, create_graph)
+    found = _gradients_of(roots, inputs, retain, create_graph)
     results = []
     for i, t in enumerate(inputs):
         g = found.get(id(t))
@@ -290,6 +283,12 @@ def gradients(root, tensors):
 
     ``root`` must have one element; the graph is kept (as with ``retain_graph=True``).
     """
+    seed = np.ones(root.shape, dtype=root.data.dtype)
+    return _gradients_of([(root, seed)], tensors, True, False)
+
+
+def _gradients_of(roots, tensors, retain_graph, create_graph):
+    """Run the backward pass from ``roots`` and collect {id(t): gradient} for ``tensors``."""
     wanted = {id(t) for t in tensors}
     found = {}
 
@@ -297,7 +296,7 @@ def gradients(root, tensors):
         if id(tensor) in wanted:
             found[id(tensor)] = g
 
-    _propagate([(root, np.ones(root.shape, dtype=root.data.dtype))], True, keep, False)
+    _propagate(roots, retain_graph, keep, create_graph)
     return found
 
 
@@ -370,19 +369,23 @@ def _propagate(roots, retain_graph, keep, create_graph):
             else:
                 grads[key] = parent_grad
         if not retain_graph:
-            op.release()   # its saved arrays are not needed again: free them now
-            op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+            _release(op, ghosts)   # its saved arrays are not needed again: free them now
     if not retain_graph:
         for tensor in order:   # ops no gradient reached are released too
             op = tensor._op
             if op is not None and not op.released:
-                op.release()
-                op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+                _release(op, ghosts)
 
 
 # a released graph keeps its shape, for drawings, but not the memory of large results
 LIGHTEN_MIN_BYTES = 1 << 16
 _ZERO_BUFFERS = {}   # dtype -> one read-only element that stand-ins of that dtype point at
+
+
+def _release(op, ghosts):
+    """Free what ``op`` saved for backward and let go of its large intermediate inputs."""
+    op.release()
+    op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
 
 
 def _lighten(tensor, ghosts):

@@ -456,14 +456,18 @@ class Linear(Primitive):
         return grad_x, grad_w, accurate_sum(grad_2d, axis=0)
 
 
+def log_softmax(x, axis):
+    """x - log(sum(e^x)) along ``axis``, for the forwards of LogSoftmax and CrossEntropy."""
+    # shift by the max: e^(x - max) <= 1 never overflows, and the result is the same
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
 class LogSoftmax(Primitive):
     """z = x - log(sum(e^x)) along ``axis``: log-probabilities, without overflow."""
 
     def forward(self, x, axis=-1):
-        # shift by the max: e^(x - max) <= 1 never overflows, and the result is the same
-        shifted = x - x.max(axis=axis, keepdims=True)
-        self.out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-        self.axis = axis
+        self.out, self.axis = log_softmax(x, axis), axis
         return self.out
 
     def backward(self, grad):
@@ -480,9 +484,7 @@ class CrossEntropy(Primitive):
     """
 
     def forward(self, x, labels, reduction="mean"):
-        # log_softmax with the max shift, as in LogSoftmax
-        shifted = x - x.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        log_probs = log_softmax(x, axis=1)
         self.log_probs, self.labels, self.reduction = log_probs, labels, reduction
         losses = -log_probs[np.arange(x.shape[0]), labels]
         if reduction == "none":

@@ -10,8 +10,6 @@ factories default to float32, Python ints to int64, as in PyTorch. Only floating
 require grad. A Python number combined with a tensor takes the tensor's dtype.
 """
 
-import collections
-
 import numpy as np
 
 from . import anomaly
@@ -48,9 +46,13 @@ def _explain_failure(op_cls, inputs, error):
                 f"y's {'second-to-last' if len(y) >= 2 else 'only'} axis ({inner_y}); "
                 "did you mean to transpose one of them?")
     if "broadcast" in str(error):
-        return (f"{name}: shapes {shapes} do not broadcast (numpy broadcasting lines up the "
-                f"trailing axes, which must be equal or 1)")
+        return _no_broadcast(name, shapes)
     return f"{name}: {error} (input shapes {shapes})"
+
+
+def _no_broadcast(name, shapes):
+    return (f"{name}: shapes {shapes} do not broadcast (numpy broadcasting lines up the "
+            f"trailing axes, which must be equal or 1)")
 
 
 def _apply(op_cls, *inputs, **params):
@@ -374,9 +376,8 @@ class Tensor(Composites, Factories):
         try:
             return Tensor._wrap(ufunc(self.data, other.data))
         except ValueError:
-            raise ValueError(f"{ufunc.__name__}: shapes {self.shape} and {other.shape} do not "
-                             "broadcast (numpy broadcasting lines up the trailing axes, which "
-                             "must be equal or 1)") from None
+            raise ValueError(_no_broadcast(ufunc.__name__,
+                                           f"{self.shape} and {other.shape}")) from None
 
     def __lt__(self, other):
         return self._compare(np.less, other)
