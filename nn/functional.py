@@ -247,15 +247,20 @@ def _clamped_log(x):
     return tg.where(active, safe.log(), -100.0)
 
 
+def _check_unit_interval(values, name, what, fix):
+    """Raise unless every value lies in [0, 1], saying what was found and how to fix it."""
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise ValueError(f"{name}: {what}, found values from {np.nanmin(values):.4g} to "
+                         f"{np.nanmax(values):.4g}{' and nan' if np.isnan(values).any() else ''}"
+                         f"; {fix}")
+
+
 def _check_binary_target(target, name):
     """BCE targets are 0/1 labels or probabilities: values outside [0, 1] (such as -1/+1
     labels) give a loss that can go negative and trains towards nonsense."""
-    y = target.data
-    if y.size and not ((y >= 0) & (y <= 1)).all():
-        raise ValueError(f"{name}: target must hold 0/1 labels or probabilities in [0, 1], "
-                         f"found values from {np.nanmin(y):.4g} to {np.nanmax(y):.4g}"
-                         f"{' and nan' if np.isnan(y).any() else ''}; labels of -1 and +1 "
-                         "become 0 and 1 with (target + 1) / 2")
+    _check_unit_interval(target.data, name,
+                         "target must hold 0/1 labels or probabilities in [0, 1]",
+                         "labels of -1 and +1 become 0 and 1 with (target + 1) / 2")
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
@@ -271,12 +276,8 @@ def binary_cross_entropy(input, target, reduction="mean"):
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
     _check_binary_target(target, name)
-    p = input.data
-    if p.size and not ((p >= 0) & (p <= 1)).all():
-        raise ValueError(f"{name}: input must be probabilities in [0, 1], found values from "
-                         f"{np.nanmin(p):.4g} to {np.nanmax(p):.4g}"
-                         f"{' and nan' if np.isnan(p).any() else ''}; apply sigmoid first, or "
-                         "pass the raw scores to BCEWithLogitsLoss")
+    _check_unit_interval(input.data, name, "input must be probabilities in [0, 1]",
+                         "apply sigmoid first, or pass the raw scores to BCEWithLogitsLoss")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     return _reduce(loss, reduction)
 
