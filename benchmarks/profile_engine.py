@@ -10,7 +10,7 @@ Four views, from least to most intrusive:
 - phases: plain ``perf_counter`` around forward / zero_grad / backward / optimizer step (W1,
   W2) or forward / backward (W4), in us per step, with no profiler attached; once with
   Python's garbage collector on and once with it off;
-- op clock: time inside each primitive's forward and backward (and toposort, _store_grad,
+- op clock: time inside each primitive's forward and backward (and _store_grad,
   the optimizer's update), by wrapping them in ``perf_counter`` calls for the run; what is
   left of the step is the Python bookkeeping between them;
 - cProfile: the functions with the most own time (tottime), as a share of the total and in
@@ -160,7 +160,6 @@ def op_clock(name):
         for attr in ("forward", "backward"):
             if attr in cls.__dict__:
                 clock(cls, attr, f"{cls.__name__}.{attr}")
-    clock(autograd, "toposort", "autograd.toposort")
     clock(autograd, "_store_grad", "autograd._store_grad")
     clock(nn.optim.SGD, "_update", "SGD._update (numpy only)")
     try:

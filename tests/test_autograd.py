@@ -188,8 +188,8 @@ def test_buffers_released_after_backward():
     y.backward()
     for op in ops_in_graph:
         assert op.released
-    assert not hasattr(h.grad_fn, "out")
-    assert not hasattr(ops_in_graph[2], "x") and not hasattr(ops_in_graph[2], "y")
+    assert h.grad_fn.out is None              # the saved arrays are let go
+    assert ops_in_graph[2].x is None and ops_in_graph[2].y is None
 
 
 def test_buffers_kept_with_retain_graph():

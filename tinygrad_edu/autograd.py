@@ -15,6 +15,7 @@ same tensor are added together.
 """
 
 import functools
+import heapq
 import math
 import threading
 import warnings
@@ -22,7 +23,7 @@ import warnings
 import numpy as np
 
 from . import anomaly
-from .tensor import Tensor
+
 
 class _ThreadState(threading.local):
     """Per-thread settings; class attributes are each new thread's defaults."""
@@ -32,6 +33,10 @@ class _ThreadState(threading.local):
 
 
 _state = _ThreadState()
+
+
+# after _state: tensor.py imports this module back and binds _state for _apply
+from .tensor import Tensor  # noqa: E402
 
 
 def is_grad_enabled():
@@ -230,9 +235,8 @@ def backward(root, gradient=None, retain_graph=None, create_graph=False):
 
     taken = set()
 
-    def keep(tensor, grad):
-        if tensor._op is None or tensor._retains_grad:
-            _store_grad(tensor, grad, taken)
+    def keep(tensor, grad):   # called for leaves and tensors that retain their grad
+        _store_grad(tensor, grad, taken)
 
     retain = create_graph if retain_graph is None else retain_graph
     _propagate([(root, seed)], retain, keep, create_graph)
@@ -296,7 +300,7 @@ def _gradients_of(roots, tensors, retain_graph, create_graph):
         if id(tensor) in wanted:
             found[id(tensor)] = g
 
-    _propagate(roots, retain_graph, keep, create_graph)
+    _propagate(roots, retain_graph, keep, create_graph, keep_all=True)
     return found
 
 
@@ -330,28 +334,45 @@ def _backward_recorded(op, grad):
         return clone.backward(grad)
 
 
-def _propagate(roots, retain_graph, keep, create_graph):
+def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
     """The backward pass proper: walk the graph from each (root, seed) pair in ``roots``.
 
-    ``keep(tensor, grad)`` receives the total gradient of every tensor on the way, once all
-    of its uses have contributed (after the tensor's hooks). Gradients are arrays, or, with
+    ``keep(tensor, grad)`` receives the total gradient of every leaf on the way, and of
+    every other tensor that retains its grad (or of all of them, with ``keep_all``), once
+    all of its uses have contributed and its hooks have run. Gradients are arrays, or, with
     ``create_graph``, Tensors whose computation is recorded.
+
+    Order: every recorded tensor carries a number (``_seq``) larger than its inputs' ones,
+    because it was made after them. So a heap that always hands out the largest number
+    waiting gives each tensor only after every tensor computed from it, i.e. once its
+    gradient is complete: a topological order, found while walking, in one pass, and
+    without recursion (a chain of a million ops is fine). Leaves have no inputs, so they
+    simply wait in a list until the end.
     """
-    order = toposort([root for root, _ in roots])
-    grads, ghosts = {}, {}
+    grads, waiting, leaves, ghosts = {}, [], [], {}
+
+    def arrive(tensor, grad):
+        key = id(tensor)
+        if key in grads:
+            grads[key] = grads[key] + grad
+            return
+        grads[key] = grad
+        if tensor._op is None:
+            leaves.append(tensor)
+        else:
+            heapq.heappush(waiting, (-tensor._seq, key, tensor))
+
     for root, seed in roots:
-        seed = Tensor._wrap(seed) if create_graph else seed
-        grads[id(root)] = grads[id(root)] + seed if id(root) in grads else seed
-    for tensor in reversed(order):
-        grad = grads.pop(id(tensor), None)
-        if grad is None:
-            continue
+        arrive(root, Tensor._wrap(seed) if create_graph else seed)
+    pop, push = heapq.heappop, heapq.heappush
+    while waiting:
+        tensor = pop(waiting)[2]
+        grad = grads.pop(id(tensor))
         if tensor._hooks:
             grad = _run_hooks(tensor, grad, create_graph)
-        keep(tensor, grad)
+        if keep_all or tensor._retains_grad:
+            keep(tensor, grad)
         op = tensor._op
-        if op is None:
-            continue
         if op.released:
             raise RuntimeError(
                 f"backward: the graph through {type(op).__name__} was released by an earlier "
@@ -363,18 +384,22 @@ def _propagate(roots, retain_graph, keep, create_graph):
         for parent, parent_grad in zip(op.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            key = id(parent)
+            key = id(parent)   # inlined arrive(): this loop runs for every edge of the graph
             if key in grads:
                 grads[key] = grads[key] + parent_grad
+            elif parent._op is None:
+                grads[key] = parent_grad
+                leaves.append(parent)
             else:
                 grads[key] = parent_grad
+                push(waiting, (-parent._seq, key, parent))
         if not retain_graph:
             _release(op, ghosts)   # its saved arrays are not needed again: free them now
-    if not retain_graph:
-        for tensor in order:   # ops no gradient reached are released too
-            op = tensor._op
-            if op is not None and not op.released:
-                _release(op, ghosts)
+    for tensor in leaves:
+        grad = grads.pop(id(tensor))
+        if tensor._hooks:
+            grad = _run_hooks(tensor, grad, create_graph)
+        keep(tensor, grad)
 
 
 # a released graph keeps its shape, for drawings, but not the memory of large results
@@ -385,7 +410,10 @@ _ZERO_BUFFERS = {}   # dtype -> one read-only element that stand-ins of that dty
 def _release(op, ghosts):
     """Free what ``op`` saved for backward and let go of its large intermediate inputs."""
     op.release()
-    op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+    for tensor in op.inputs:
+        if tensor._op is not None and tensor.data.nbytes >= LIGHTEN_MIN_BYTES:
+            op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+            return
 
 
 def _lighten(tensor, ghosts):
@@ -410,6 +438,6 @@ def _lighten(tensor, ghosts):
             zero.flags.writeable = False
         data = np.ndarray(tensor.shape, dtype, buffer=zero, strides=(0,) * tensor.ndim)
         ghost = ghosts[id(tensor)] = Tensor._wrap(data, tensor.requires_grad)
-        ghost._op, ghost.name = tensor._op, tensor.name
+        ghost._op, ghost._seq, ghost.name = tensor._op, tensor._seq, tensor.name
     return ghost
 

@@ -90,11 +90,17 @@ class Primitive:
 
     ``inputs`` are the input Tensors (kept so backward can walk the graph) and ``params``
     the keyword arguments of ``forward`` (axis, shape, ...). Whatever ``forward`` stores on
-    ``self`` is the op's saved state; ``release`` drops it after a backward pass so the
-    memory can be reused, and marks the op as released.
+    ``self`` is the op's saved state, and each op lists those names in its ``__slots__``:
+    an op is made for every operation of every step, and slots make it small and quick to
+    build (no per-op ``__dict__``). ``release`` drops the saved state after a backward pass
+    so the memory can be reused, and marks the op as released. (An op class written without
+    ``__slots__`` works too; its saved state then lives in a ``__dict__``.)
     """
 
-    released = False
+    # set by the engine when it records the op (tensor._apply); created_at / created_in
+    # by detect_anomaly()
+    __slots__ = ("inputs", "params", "needs_grad", "scope", "released", "created_at",
+                 "created_in")
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
@@ -104,9 +110,11 @@ class Primitive:
 
     def release(self):
         # keep the graph's shape (inputs) and the module it ran in (scope, for drawings)
-        inputs, scope = self.inputs, getattr(self, "scope", ())
-        self.__dict__.clear()
-        self.inputs, self.scope = inputs, scope
+        for name in type(self).__dict__.get("__slots__", ()):
+            setattr(self, name, None)
+        saved = getattr(self, "__dict__", None)
+        if saved:
+            saved.clear()
         self.released = True
 
 
@@ -114,6 +122,8 @@ class Primitive:
 
 class Add(Primitive):
     """z = x + y, elementwise, numpy broadcasting."""
+
+    __slots__ = ("x_shape", "y_shape")
 
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
@@ -130,6 +140,8 @@ class Add(Primitive):
 class Sub(Primitive):
     """z = x - y, elementwise, numpy broadcasting."""
 
+    __slots__ = ("x_shape", "y_shape")
+
     def forward(self, x, y):
         self.x_shape, self.y_shape = x.shape, y.shape
         return x - y
@@ -143,6 +155,8 @@ class Sub(Primitive):
 
 class Mul(Primitive):
     """z = x * y, elementwise, numpy broadcasting."""
+
+    __slots__ = ("x", "y")
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -159,6 +173,8 @@ class Mul(Primitive):
 class Div(Primitive):
     """z = x / y, elementwise, numpy broadcasting."""
 
+    __slots__ = ("x", "y")
+
     def forward(self, x, y):
         self.x, self.y = x, y
         return x / y
@@ -173,6 +189,8 @@ class Div(Primitive):
 
 class Pow(Primitive):
     """z = x ** y, elementwise, numpy broadcasting (y is often a constant such as 2)."""
+
+    __slots__ = ("x", "y", "out")
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -195,6 +213,8 @@ class Pow(Primitive):
 class Maximum(Primitive):
     """z = max(x, y), elementwise, numpy broadcasting; ties share the gradient equally."""
 
+    __slots__ = ("x", "y")
+
     def forward(self, x, y):
         self.x, self.y = x, y
         return np.maximum(x, y)
@@ -210,6 +230,8 @@ class Maximum(Primitive):
 
 class Where(Primitive):
     """z = x where cond else y, numpy broadcasting over all three; cond gets no gradient."""
+
+    __slots__ = ("cond", "x_shape", "y_shape")
 
     def forward(self, cond, x, y):
         self.cond, self.x_shape, self.y_shape = cond, x.shape, y.shape
@@ -228,6 +250,8 @@ class Where(Primitive):
 class Neg(Primitive):
     """z = -x."""
 
+    __slots__ = ()
+
     def forward(self, x):
         return -x
 
@@ -238,6 +262,8 @@ class Neg(Primitive):
 
 class Exp(Primitive):
     """z = e^x."""
+
+    __slots__ = ("out",)
 
     def forward(self, x):
         self.out = np.exp(x)
@@ -251,6 +277,8 @@ class Exp(Primitive):
 class Log(Primitive):
     """z = ln(x), natural logarithm."""
 
+    __slots__ = ("x",)
+
     def forward(self, x):
         self.x = x
         return np.log(x)
@@ -262,6 +290,8 @@ class Log(Primitive):
 
 class Sqrt(Primitive):
     """z = sqrt(x)."""
+
+    __slots__ = ("out",)
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -275,6 +305,8 @@ class Sqrt(Primitive):
 class Abs(Primitive):
     """z = |x|; the derivative at 0 is taken as 0, as in PyTorch."""
 
+    __slots__ = ("x",)
+
     def forward(self, x):
         self.x = x
         return np.abs(x)
@@ -286,6 +318,8 @@ class Abs(Primitive):
 
 class Sin(Primitive):
     """z = sin(x)."""
+
+    __slots__ = ("x",)
 
     def forward(self, x):
         self.x = x
@@ -299,6 +333,8 @@ class Sin(Primitive):
 class Cos(Primitive):
     """z = cos(x)."""
 
+    __slots__ = ("x",)
+
     def forward(self, x):
         self.x = x
         return np.cos(x)
@@ -311,6 +347,8 @@ class Cos(Primitive):
 class Tanh(Primitive):
     """z = tanh(x)."""
 
+    __slots__ = ("out",)
+
     def forward(self, x):
         self.out = np.tanh(x)
         return self.out
@@ -322,6 +360,8 @@ class Tanh(Primitive):
 
 class Sigmoid(Primitive):
     """z = 1 / (1 + e^-x), computed without overflow for any x."""
+
+    __slots__ = ("out",)
 
     def forward(self, x):
         # e^-|x| never overflows; for x < 0 use the equivalent form e^x / (1 + e^x)
@@ -338,6 +378,8 @@ class Sigmoid(Primitive):
 class Relu(Primitive):
     """z = max(x, 0); the derivative at 0 is taken as 0, as in PyTorch."""
 
+    __slots__ = ("x",)
+
     def forward(self, x):
         self.x = x
         return np.maximum(x, 0)
@@ -349,6 +391,8 @@ class Relu(Primitive):
 
 class Clip(Primitive):
     """z = min(max(x, low), high); either bound may be None."""
+
+    __slots__ = ("inside",)
 
     def forward(self, x, low=None, high=None):
         out = np.clip(x, low, high)
@@ -362,6 +406,8 @@ class Clip(Primitive):
 
 class Cast(Primitive):
     """z = x converted to another floating dtype (float32 <-> float64, ...)."""
+
+    __slots__ = ("x_dtype",)
 
     def forward(self, x, dtype):
         self.x_dtype = x.dtype
@@ -377,6 +423,8 @@ class Cast(Primitive):
 class Sum(Primitive):
     """z = sum of x over ``axis`` (None: all axes), optionally keeping reduced axes as size 1."""
 
+    __slots__ = ("x_shape", "axis", "keepdims")
+
     def forward(self, x, axis=None, keepdims=False):
         self.x_shape, self.axis, self.keepdims = x.shape, axis, keepdims
         return accurate_sum(x, axis=axis, keepdims=keepdims)
@@ -389,6 +437,8 @@ class Sum(Primitive):
 
 class Max(Primitive):
     """z = maximum of x over ``axis``; tied maxima share the gradient equally."""
+
+    __slots__ = ("x", "axis", "keepdims", "out")
 
     def forward(self, x, axis=None, keepdims=False):
         self.x, self.axis, self.keepdims = x, axis, keepdims
@@ -410,6 +460,8 @@ class Max(Primitive):
 
 class MatMul(Primitive):
     """z = x @ y, numpy's matmul: 1-D operands are promoted, leading (batch) axes broadcast."""
+
+    __slots__ = ("x", "y")
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -439,6 +491,8 @@ class Linear(Primitive):
     and Add in a row, fused because it is the most common step of every network.
     """
 
+    __slots__ = ("x", "w")
+
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
         z = x @ w.T
@@ -466,6 +520,8 @@ def log_softmax(x, axis):
 class LogSoftmax(Primitive):
     """z = x - log(sum(e^x)) along ``axis``: log-probabilities, without overflow."""
 
+    __slots__ = ("out", "axis")
+
     def forward(self, x, axis=-1):
         self.out, self.axis = log_softmax(x, axis), axis
         return self.out
@@ -482,6 +538,8 @@ class CrossEntropy(Primitive):
     x: logits (N, C); labels: integers (N,) in 0..C-1 (no gradient); reduction: "mean",
     "sum" or "none". The classifier loss as one op, with its famous gradient.
     """
+
+    __slots__ = ("log_probs", "labels", "reduction")
 
     def forward(self, x, labels, reduction="mean"):
         log_probs = log_softmax(x, axis=1)
@@ -508,6 +566,8 @@ class CrossEntropy(Primitive):
 class Reshape(Primitive):
     """z = x with a new shape (same elements, same order)."""
 
+    __slots__ = ("x_shape",)
+
     def forward(self, x, shape):
         self.x_shape = x.shape
         return x.reshape(shape)
@@ -520,6 +580,8 @@ class Reshape(Primitive):
 class Transpose(Primitive):
     """z = x with its axes permuted: z.shape[i] == x.shape[axes[i]]."""
 
+    __slots__ = ("axes",)
+
     def forward(self, x, axes):
         self.axes = axes
         return np.transpose(x, axes)
@@ -531,6 +593,8 @@ class Transpose(Primitive):
 
 class GetItem(Primitive):
     """z = x[index]: ints, slices, None, Ellipsis, integer arrays and boolean masks."""
+
+    __slots__ = ("x_shape", "index")
 
     def forward(self, x, index):
         self.x_shape, self.index = x.shape, index
@@ -547,6 +611,8 @@ class ScatterAdd(Primitive):
     The adjoint of indexing: GetItem's backward is a ScatterAdd, and a ScatterAdd's
     backward is indexing again.
     """
+
+    __slots__ = ("index",)
 
     def forward(self, y, index, shape):
         self.index = index
@@ -579,6 +645,8 @@ def _may_repeat(index):
 
 class Cat(Primitive):
     """z = the inputs joined along ``axis`` (all other axes must match)."""
+
+    __slots__ = ("axis", "sizes")
 
     def forward(self, *xs, axis=0):
         self.axis = axis

@@ -10,6 +10,9 @@ factories default to float32, Python ints to int64, as in PyTorch. Only floating
 require grad. A Python number combined with a tensor takes the tensor's dtype.
 """
 
+import itertools
+import types
+
 import numpy as np
 
 from . import anomaly
@@ -55,25 +58,50 @@ def _no_broadcast(name, shapes):
             f"trailing axes, which must be equal or 1)")
 
 
+_sequence = itertools.count(1)   # numbers recorded results in the order they were made
+_shared_flags = {}   # (True, False) -> the one tuple (True, False) that every op shares
+_NO_PARAMS = types.MappingProxyType({})
+
+
 def _apply(op_cls, *inputs, **params):
-    """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it."""
+    """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it.
+
+    This runs once for every operation of every step, so it is kept short: an op with
+    ``__slots__``, the one- and two-input cases (nearly every op) spelled out instead of
+    looped over, and nothing recorded unless grad mode is on and some input requires grad.
+    A recorded result gets the next number of ``_sequence``: since a tensor is always made
+    after its inputs, backward can visit tensors in decreasing number and meet each one
+    after all of its uses.
+    """
     op = op_cls()
     try:
-        out = op.forward(*[t.data for t in inputs], **params)
+        if len(inputs) == 2:
+            x, y = inputs
+            out = op.forward(x.data, y.data, **params)
+            needs_grad = (x.requires_grad, y.requires_grad)
+        elif len(inputs) == 1:
+            out = op.forward(inputs[0].data, **params)
+            needs_grad = (inputs[0].requires_grad,)
+        else:
+            out = op.forward(*[t.data for t in inputs], **params)
+            needs_grad = tuple([t.requires_grad for t in inputs])
     except ValueError as error:
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
     if anomaly.ACTIVE:
         anomaly.check_forward(op, inputs, out)
-    state = autograd._state
-    needs_grad = tuple([t.requires_grad for t in inputs])
-    result = Tensor._wrap(out, state.enabled and True in needs_grad)
-    if result.requires_grad:
-        op.inputs, op.params, op.needs_grad = inputs, params, needs_grad
-        op.scope = state.scope   # which nn.Module calls ran it, for the drawing
-        result._op = op
+    result = Tensor._wrap(out)
+    if True in needs_grad and _state.enabled and result.data.dtype.kind == "f":
+        result.requires_grad, result._op, result._seq = True, op, next(_sequence)
+        # one shared copy of each flags tuple and of "no params": fewer objects per op that
+        # stay alive with the graph, so Python's garbage collector runs less often
+        needs_grad = _shared_flags.setdefault(needs_grad, needs_grad)
+        op.inputs, op.params, op.needs_grad = inputs, params or _NO_PARAMS, needs_grad
+        op.scope = _state.scope   # which nn.Module calls ran it, for the drawing
+        op.released = False
     return result
 
 
+_FLOAT32 = np.dtype(np.float32)
 _constants = {}   # (type, value, dtype) -> 0-d constant Tensor; see _constant
 
 
@@ -121,8 +149,9 @@ class Tensor(Composites, Factories):
         w.grad          # tensor([[2., 4.]])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_retains_grad", "_hooks",
-                 "__weakref__")
+    # _seq: set on recorded results only (see _apply)
+    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_seq", "_retains_grad",
+                 "_hooks", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self.data = _as_array(data, dtype)
@@ -138,14 +167,11 @@ class Tensor(Composites, Factories):
     @staticmethod
     def _wrap(array, requires_grad=False):
         """Make a Tensor around an op's result without re-checking it (the hot path)."""
-        t = Tensor.__new__(Tensor)
+        t = _new_tensor(Tensor)
         t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad = None
+        t.grad, t._op, t.name, t._hooks = None, None, None, None
         t.requires_grad = requires_grad and t.data.dtype.kind == "f"
-        t.name = None
-        t._op = None
         t._retains_grad = False
-        t._hooks = None
         return t
 
     # ----- basic properties --------------------------------------------------------------
@@ -303,12 +329,14 @@ class Tensor(Composites, Factories):
         """``other`` as a Tensor; a Python number takes this tensor's dtype (as in PyTorch)."""
         if isinstance(other, Tensor):
             return other
+        # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
+        dtype = self.data.dtype
+        if type(other) is float:   # the common case (x * 0.5, x - 1.0), first
+            return _constant(other, dtype if dtype.kind == "f" else _FLOAT32)
         if isinstance(other, (int, float, np.number, np.bool_)):  # Python bool is an int
-            # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
-            dtype = self.data.dtype
             if isinstance(other, (float, np.floating)):
                 if dtype.kind != "f":
-                    dtype = np.dtype(np.float32)
+                    dtype = _FLOAT32
             elif not isinstance(other, (bool, np.bool_)) and dtype.kind == "b":
                 dtype = np.dtype(np.int64)
             return _constant(other, dtype)
@@ -660,6 +688,9 @@ def where(condition, x, y):
     return _apply(ops.Where, Tensor._wrap(cond), x, y)
 
 
+_new_tensor = object.__new__
+
 # imported last: both build on Tensor, defined above
 from . import autograd  # noqa: E402
 from . import interop  # noqa: E402
+from .autograd import _state  # noqa: E402  (one object for the whole run: bind it once)
