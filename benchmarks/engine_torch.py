@@ -5,13 +5,22 @@ run.py sets for every child (1 by default), so it runs on as many threads as num
 """
 
 import os
+import warnings
 
 import torch
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+# worker.check_values reads the returned loss with float(). The loss keeps its graph on
+# purpose (a user's loop holds it until the next step, as with the other engines), and on
+# float() of such a tensor torch warns that detach() may be wanted: it is not, the value is
+# all we read, and the warning would only clutter the child's stderr (which run.py shows
+# when a child fails).
+warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a "
+                        "scalar", category=UserWarning)
 
 
 def _mlp(weights):
+    """torch.nn.Sequential of Linear layers, ReLU between them, holding copies of ``weights``."""
     layers = []
     for i, (W, b) in enumerate(weights):
         linear = torch.nn.Linear(W.shape[1], W.shape[0])
@@ -25,6 +34,7 @@ def _mlp(weights):
 
 
 def train_step(weights, lr):
+    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
     model = _mlp(weights)
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
@@ -40,6 +50,7 @@ def train_step(weights, lr):
 
 
 def eval_step(weights):
+    """``forward(x, y) -> loss`` under no_grad."""
     model = _mlp(weights)
     loss_fn = torch.nn.CrossEntropyLoss()
 
