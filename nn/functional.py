@@ -134,7 +134,10 @@ def _class_labels(target, n, num_classes, input_shape, name):
         hint = " (use target.reshape(-1))" if labels.size == n else ""
         raise ValueError(f"{name}: input of shape {input_shape} needs one class label per "
                          f"sample, i.e. a target of shape ({n},), got {labels.shape}{hint}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    # one pass over the labels instead of min() and max(): read as unsigned integers of the
+    # same width, a negative label becomes huge, so the largest one shows both mistakes
+    unsigned = labels.view(labels.dtype.str.replace("i", "u"))
+    if labels.size and unsigned.max() >= num_classes:
         bad = (labels < 0) | (labels >= num_classes)
         i = int(np.argmax(bad))
         hint = ""

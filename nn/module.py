@@ -85,6 +85,7 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_path", "")
+        object.__setattr__(self, "_scope_entry", (self._scope_name(), type(self).__name__))
 
     def forward(self, *args, **kwargs):
         """The computation of this module; every subclass defines it."""
@@ -93,7 +94,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         # ops recorded inside forward remember this call, so drawings can box them per module
-        outer = push_scope((self._scope_name(), type(self).__name__))
+        outer = push_scope(self._scope_entry)
         try:
             return self.forward(*args, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
@@ -149,6 +150,7 @@ class Module:
                             "wrap it: nn.Parameter(tensor)")
         self._forget(name)
         self._parameters[name] = param
+        self.__dict__[name] = param   # a copy for plain attribute lookup (see __getattr__)
         if param is not None:
             param.name = _join(self._path, name)
 
@@ -161,6 +163,7 @@ class Module:
                             f"got {type(tensor).__name__}")
         self._forget(name)
         self._buffers[name] = tensor
+        self.__dict__[name] = tensor
         if tensor is not None:
             tensor.name = _join(self._path, name)
 
@@ -173,6 +176,7 @@ class Module:
                             f"{_describe_non_module(module)}")
         self._forget(name)
         self._modules[name] = module
+        self.__dict__[name] = module
         if module is not None:
             module._rename(_join(self._path, name))
 
@@ -181,6 +185,7 @@ class Module:
     def _rename(self, path):
         """Set this module's path and re-prefix the names below it (after it got a parent)."""
         object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_scope_entry", (self._scope_name(), type(self).__name__))
         for name, tensor in list(self._parameters.items()) + list(self._buffers.items()):
             if tensor is not None:
                 tensor.name = _join(path, name)
@@ -198,14 +203,14 @@ class Module:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to parameter {name!r}; "
                                 "assign an nn.Parameter or None")
-            params[name] = None
+            params[name] = self.__dict__[name] = None
         elif isinstance(value, Module):
             self.add_module(name, value)
         elif modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign a {type(value).__name__} to sub-module {name!r}; "
                                 "assign an nn.Module or None")
-            modules[name] = None
+            modules[name] = self.__dict__[name] = None
         elif buffers is not None and name in buffers:
             self.register_buffer(name, value)
         else:
@@ -219,7 +224,9 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name):
-        # only called when normal lookup fails: registered things live in the registries
+        # only called when normal lookup fails. Registered things are kept in the registries
+        # and, for speed (self.weight in every forward), also in the instance __dict__, which
+        # register_*, __setattr__ and __delattr__ keep in step; this is the fallback
         for registry in ("_parameters", "_buffers", "_modules"):
             entries = self.__dict__.get(registry)
             if entries is not None and name in entries:
@@ -231,6 +238,7 @@ class Module:
             entries = self.__dict__.get(registry)
             if entries is not None and name in entries:
                 del entries[name]
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
