@@ -393,8 +393,12 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
             else:
                 grads[key] = parent_grad
                 push(waiting, (-parent._seq, key, parent))
-        if not retain_graph:
-            _release(op, ghosts)   # its saved arrays are not needed again: free them now
+        if not retain_graph:   # its saved arrays are not needed again: free them now
+            op.release()
+            for parent in op.inputs:
+                if parent._op is not None and parent.data.nbytes >= LIGHTEN_MIN_BYTES:
+                    op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
+                    break
     for tensor in leaves:
         grad = grads.pop(id(tensor))
         if tensor._hooks:
@@ -405,15 +409,6 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
 # a released graph keeps its shape, for drawings, but not the memory of large results
 LIGHTEN_MIN_BYTES = 1 << 16
 _ZERO_BUFFERS = {}   # dtype -> one read-only element that stand-ins of that dtype point at
-
-
-def _release(op, ghosts):
-    """Free what ``op`` saved for backward and let go of its large intermediate inputs."""
-    op.release()
-    for tensor in op.inputs:
-        if tensor._op is not None and tensor.data.nbytes >= LIGHTEN_MIN_BYTES:
-            op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
-            return
 
 
 def _lighten(tensor, ghosts):

@@ -121,9 +121,13 @@ class Primitive:
     def backward(self, grad):
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._saved = cls.__dict__.get("__slots__", ())   # what release() lets go of
+
     def release(self):
         # keep the graph's shape (inputs) and the module it ran in (scope, for drawings)
-        for name in type(self).__dict__.get("__slots__", ()):
+        for name in self._saved:
             setattr(self, name, None)
         saved = getattr(self, "__dict__", None)
         if saved:
@@ -515,12 +519,14 @@ class Linear(Primitive):
         x, w = self.x, self.w
         # grad: (..., out).  dz/dx = grad @ w : (..., in) ;  dz/dw = grad^T @ x : (out, in),
         # summed over every sample ;  dz/db = grad summed over every sample : (out,)
-        grad_2d = grad.reshape(-1, grad.shape[-1])
-        grad_x = grad @ w if self.needs_grad[0] else None
-        grad_w = grad_2d.T @ x.reshape(-1, x.shape[-1]) if self.needs_grad[1] else None
+        need_x, need_w = self.needs_grad[:2]
+        grad_x = grad @ w if need_x else None
+        if x.ndim != 2:   # samples in several leading axes: line them all up in one
+            grad, x = grad.reshape(-1, grad.shape[-1]), x.reshape(-1, x.shape[-1])
+        grad_w = grad.T @ x if need_w else None
         if len(self.needs_grad) == 2:
             return grad_x, grad_w
-        return grad_x, grad_w, accurate_sum(grad_2d, axis=0)
+        return grad_x, grad_w, accurate_sum(grad, axis=0)
 
 
 def log_softmax(x, axis):

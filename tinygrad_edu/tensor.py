@@ -89,7 +89,10 @@ def _apply(op_cls, *inputs, **params):
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
     if anomaly.ACTIVE:
         anomaly.check_forward(op, inputs, out)
-    result = Tensor._wrap(out)
+    result = _new_tensor(Tensor)   # Tensor._wrap(out), spelled out on this hot path
+    result.data = out if type(out) is np.ndarray else np.asarray(out)
+    result.grad, result._op, result.name, result._hooks = None, None, None, None
+    result.requires_grad = result._retains_grad = False
     if True in needs_grad and _state.enabled and result.data.dtype.kind == "f":
         result.requires_grad, result._op, result._seq = True, op, next(_sequence)
         # one shared copy of each flags tuple and of "no params": fewer objects per op that
@@ -344,11 +347,11 @@ class Tensor(Composites, Factories):
 
     def _binary(self, op, other, reverse=False):
         """Apply a binary op to (self, other), or (other, self) when ``reverse``."""
-        other = self._operand(other)
-        x, y = (other, self) if reverse else (self, other)
-        if x.data.dtype.kind != y.data.dtype.kind:
-            x, y = _promote(x, y)
-        return _apply(op, x, y)
+        if type(other) is not Tensor:
+            other = self._operand(other)
+        if self.data.dtype.kind != other.data.dtype.kind:
+            return _apply(op, *_promote(other, self) if reverse else _promote(self, other))
+        return _apply(op, other, self) if reverse else _apply(op, self, other)
 
     def __add__(self, other):
         return self._binary(ops.Add, other)
