@@ -335,7 +335,10 @@ class Tensor(Composites, Factories):
         # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
         dtype = self.data.dtype
         if type(other) is float:   # the common case (x * 0.5, x - 1.0), first
-            return _constant(other, dtype if dtype.kind == "f" else _FLOAT32)
+            if dtype.kind != "f":
+                dtype = _FLOAT32
+            constant = _constants.get((float, other, dtype))
+            return constant if constant is not None else _constant(other, dtype)
         if isinstance(other, (int, float, np.number, np.bool_)):  # Python bool is an int
             if isinstance(other, (float, np.floating)):
                 if dtype.kind != "f":
