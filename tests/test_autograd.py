@@ -391,3 +391,50 @@ def test_lightening_never_touches_tensors_the_user_holds():
     (h * 3.0).sum().backward()
     np.testing.assert_allclose(h.numpy(), np.tanh(2.0))
     assert h.numpy().flags.writeable
+
+
+# ----- visiting order: creation numbers on a heap ---------------------------------------------
+
+def test_root_that_feeds_another_root_gets_both_gradients():
+    # grad() from two outputs where one is computed from the other: the first output's
+    # gradient must include what flows back from the second before it moves on to x
+    x = Tensor([3.0], dtype=np.float64, requires_grad=True)
+    a = x * x                 # da/dx = 2x = 6
+    b = a * 2.0 + x           # db/dx = 4x + 1 = 13
+    dx, = tg.grad([a, b], [x])
+    assert dx.numpy()[0] == pytest.approx(6 + 13)
+
+
+def test_tensor_used_long_after_it_was_made_waits_for_all_its_uses():
+    # h is used once right away and once at the end; tensors made in between have higher
+    # numbers, so h must be visited after all of them, with both contributions added
+    x = Tensor([0.5], dtype=np.float64, requires_grad=True)
+    h = x.exp()
+    early = h * 2.0
+    late = early
+    for _ in range(50):
+        late = late.sin()
+    loss = (late + h).sum()
+    loss.backward()
+    # d/dx [sin^50(2 e^x) + e^x], by the chain rule step by step in float64
+    value, slope = 2 * np.exp(0.5), 2 * np.exp(0.5)
+    for _ in range(50):
+        value, slope = np.sin(value), np.cos(value) * slope
+    assert x.grad.numpy()[0] == pytest.approx(slope + np.exp(0.5), rel=1e-12)
+
+
+def test_recorded_results_are_numbered_after_their_inputs():
+    x = Tensor([1.0], requires_grad=True)
+    a = x * 2.0
+    b = a.exp()
+    c = b + a
+    assert a._seq < b._seq < c._seq
+    with tg.no_grad():
+        assert (a * 2.0)._op is None     # nothing recorded, nothing numbered
+
+
+def test_every_primitive_keeps_its_saved_state_in_slots():
+    # an op is made for every operation of every step: no per-op __dict__ (see Primitive)
+    from tinygrad_edu import ops
+    for op_cls in ops.PRIMITIVES:
+        assert not hasattr(op_cls(), "__dict__"), op_cls.__name__

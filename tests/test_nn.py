@@ -751,3 +751,27 @@ def test_module_list_registers_its_layers():
 def test_module_list_has_no_forward():
     with pytest.raises(NotImplementedError, match="loop over it"):
         nn.ModuleList([nn.ReLU()])(Tensor(np.ones(2)))
+
+
+def test_registered_attributes_stay_in_step_with_the_registries():
+    # parameters, buffers and sub-modules are also kept in the instance __dict__ so that
+    # self.weight is a plain lookup; every way of changing them must keep both views equal
+    layer = nn.Linear(3, 2)
+    assert layer.weight is layer._parameters["weight"]
+    new_weight = nn.Parameter(Tensor.zeros(2, 3))
+    layer.weight = new_weight
+    assert layer.weight is new_weight and layer._parameters["weight"] is new_weight
+    layer.bias = None
+    assert layer.bias is None and layer._parameters["bias"] is None
+    del layer.weight
+    assert "weight" not in layer._parameters
+    with pytest.raises(AttributeError):
+        layer.weight
+    layer.register_buffer("running", Tensor.ones(2))
+    assert layer.running is layer._buffers["running"]
+    model = nn.Sequential(nn.Linear(2, 2))
+    model.head = nn.ReLU()
+    assert model.head is model._modules["head"]
+    model.head = None
+    assert model.head is None and model._modules["head"] is None
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]

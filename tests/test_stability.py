@@ -226,3 +226,22 @@ def test_float32_bias_gradient_over_a_large_batch_matches_float64(layer):
     x = Tensor(np.zeros((MILLION, 2), dtype=np.float32))
     (layer(x, bias) * 0.1).sum().backward()       # d/d bias = sum of a million 0.1s
     np.testing.assert_allclose(bias.grad.numpy(), [1e5, 1e5], rtol=1e-5)
+
+
+def test_float32_sums_switch_to_float64_accumulation_at_the_documented_length():
+    # Below ACCURATE_SUM_TERMS terms per result numpy's float32 sum is used as it is (cheap,
+    # error ~n * 6e-8 at worst); from there on the terms are added in float64. 0.1 is not
+    # exact in float32, so row-by-row float32 accumulation drifts measurably by 4096 rows.
+    from tinygrad_edu.ops import ACCURATE_SUM_TERMS, accurate_sum
+
+    for rows in (ACCURATE_SUM_TERMS - 1, ACCURATE_SUM_TERMS):
+        column = np.full((rows, 3), 0.1, dtype=np.float32)
+        exact = np.float32(column.astype(np.float64).sum(axis=0)[0])
+        plain = column.sum(axis=0)[0]
+        assert plain != exact                       # the drift the switch is about
+        got = accurate_sum(column, axis=0)
+        assert got.dtype == np.float32
+        assert got[0] == (exact if rows >= ACCURATE_SUM_TERMS else plain)
+    # the bound the docstring promises below the switch
+    short = np.full((ACCURATE_SUM_TERMS - 1, 1), 0.1, dtype=np.float32)
+    assert abs(float(accurate_sum(short, axis=0)[0]) - 0.1 * len(short)) < 2.4e-4 * 0.1 * len(short)
