@@ -123,15 +123,17 @@ class Primitive:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._saved = cls.__dict__.get("__slots__", ())   # what release() lets go of
+        # what release() lets go of: the class's own slots, or None for a class without
+        # __slots__, whose saved state is in its __dict__
+        cls._saved = cls.__dict__.get("__slots__")
 
     def release(self):
         # keep the graph's shape (inputs) and the module it ran in (scope, for drawings)
-        for name in self._saved:
-            setattr(self, name, None)
-        saved = getattr(self, "__dict__", None)
-        if saved:
-            saved.clear()
+        if self._saved is None:
+            self.__dict__.clear()
+        else:
+            for name in self._saved:
+                setattr(self, name, None)
         self.released = True
 
 
@@ -563,11 +565,13 @@ class CrossEntropy(Primitive):
     def forward(self, x, labels, reduction="mean"):
         log_probs = log_softmax(x, axis=1)
         self.log_probs, self.labels, self.reduction = log_probs, labels, reduction
-        losses = -log_probs[np.arange(x.shape[0]), labels]
+        picked = log_probs[np.arange(x.shape[0]), labels]   # log p(right class), per sample
         if reduction == "none":
-            return losses
-        # sum / n rather than .mean(): the same number, without numpy's slower mean wrapper
-        return losses.sum() / x.shape[0] if reduction == "mean" else losses.sum()
+            return -picked
+        # negate the total, not every sample; sum / n rather than .mean(): the same number,
+        # without numpy's slower mean wrapper
+        total = -picked.sum()
+        return total / x.shape[0] if reduction == "mean" else total
 
     def backward(self, grad):
         n, classes = self.log_probs.shape
@@ -577,7 +581,12 @@ class CrossEntropy(Primitive):
         per_sample = grad.reshape(-1, 1) if self.reduction == "none" else grad
         if self.reduction == "mean":
             per_sample = per_sample / n
-        return (np.exp(self.log_probs) - one_hot) * per_sample, None
+        # in place on arrays (one result array instead of three); on Tensors, in create_graph
+        # mode, -= and *= simply make new tensors
+        grad_x = np.exp(self.log_probs)
+        grad_x -= one_hot
+        grad_x *= per_sample
+        return grad_x, None
 
 
 # ----- shape and indexing -----------------------------------------------------------------

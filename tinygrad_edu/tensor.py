@@ -67,8 +67,8 @@ def _apply(op_cls, *inputs, **params):
     """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it.
 
     This runs once for every operation of every step, so it is kept short: an op with
-    ``__slots__``, the one- and two-input cases (nearly every op) spelled out instead of
-    looped over, and nothing recorded unless grad mode is on and some input requires grad.
+    ``__slots__``, the cases of one, two and three inputs (nearly every op) spelled out
+    instead of looped over, and nothing recorded unless grad mode is on and some input requires grad.
     A recorded result gets the next number of ``_sequence``: since a tensor is always made
     after its inputs, backward can visit tensors in decreasing number and meet each one
     after all of its uses.
@@ -82,6 +82,10 @@ def _apply(op_cls, *inputs, **params):
         elif len(inputs) == 1:
             out = op.forward(inputs[0].data, **params)
             needs_grad = (inputs[0].requires_grad,)
+        elif len(inputs) == 3:   # Linear with a bias, Where
+            x, y, z = inputs
+            out = op.forward(x.data, y.data, z.data, **params)
+            needs_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
         else:
             out = op.forward(*[t.data for t in inputs], **params)
             needs_grad = tuple([t.requires_grad for t in inputs])
