@@ -53,10 +53,11 @@ class Linear(Module):
 
     def forward(self, x):                      # x: (batch, in) -> (batch, out)
         x = x if isinstance(x, Tensor) else Tensor(x)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            got = x.shape[-1] if x.ndim else "a scalar"
+        shape = x.data.shape
+        if not shape or shape[-1] != self.in_features:
+            got = shape[-1] if shape else "a scalar"
             raise ValueError(f"{self._describe()} expected {self.in_features} input features, got "
-                             f"{got} (input shape {x.shape})")
+                             f"{got} (input shape {shape})")
         if x.data.dtype.kind != "f":
             raise TypeError(f"{self._describe()} got input of dtype {x.dtype}; layers need "
                             "floating-point input: convert it with x.float()")

@@ -311,3 +311,12 @@ def test_bce_with_logits_is_stable_for_logits_of_1e4():
 def test_bce_with_logits_rejects_n_against_n_by_1():
     with pytest.raises(ValueError, match=r"BCEWithLogitsLoss.*\(6,\).*\(6, 1\)"):
         nn.BCEWithLogitsLoss()(Tensor(np.zeros(6)), Tensor(np.zeros((6, 1))))
+
+
+@pytest.mark.parametrize("bad", [-1, 3])
+def test_tensor_cross_entropy_rejects_labels_out_of_range(bad):
+    # numpy would read -1 as "the last class" and give a plausible, wrong loss
+    logits = Tensor(np.zeros((2, 3), dtype=np.float32), requires_grad=True)
+    with pytest.raises(ValueError, match=rf"cross_entropy: label {bad} \(sample 1\) is out of "
+                                         r"range for 3 classes"):
+        logits.cross_entropy(Tensor(np.array([0, bad])))

@@ -610,12 +610,19 @@ class Tensor(Composites, Factories):
         (divided by N for the mean). ``nn.CrossEntropyLoss`` checks the labels and calls this.
         """
         labels = labels if isinstance(labels, Tensor) else Tensor(labels)
-        if self.ndim != 2 or labels.shape != self.shape[:1] or labels.dtype.kind not in "iu":
+        x, y = self.data, labels.data
+        if x.ndim != 2 or y.shape != x.shape[:1] or y.dtype.kind not in "iu":
             raise ValueError(f"cross_entropy: needs logits (N, C) and integer labels (N,), got "
-                             f"shapes {self.shape} and {labels.shape} ({labels.dtype})")
+                             f"shapes {x.shape} and {y.shape} ({y.dtype})")
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
+        # numpy indexing would take a label of -1 as the last class: reject it, and labels
+        # past the last class, in one pass (read as unsigned, a negative label is huge)
+        if y.size and y.view(y.dtype.str.replace("i", "u")).max() >= x.shape[1]:
+            bad = int(np.argmax((y < 0) | (y >= x.shape[1])))
+            raise ValueError(f"cross_entropy: label {y[bad]} (sample {bad}) is out of range "
+                             f"for {x.shape[1]} classes; labels must be in 0..{x.shape[1] - 1}")
         return _apply(ops.CrossEntropy, self, labels, reduction=reduction)
 
     def linear(self, weight, bias=None):
@@ -624,14 +631,15 @@ class Tensor(Composites, Factories):
         What ``nn.Linear`` computes; ``bias`` may be None.
         """
         weight = self._operand(weight)
-        if weight.ndim != 2 or self.ndim == 0 or self.shape[-1] != weight.shape[1]:
+        x, w = self.data, weight.data
+        if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
             raise ValueError(f"linear: input of shape {self.shape} does not fit weight of shape "
                              f"{weight.shape}: the input's last axis must equal the weight's "
                              "second axis (in_features)")
         if bias is None:
             return _apply(ops.Linear, self, weight)
         bias = self._operand(bias)
-        if bias.shape != weight.shape[:1]:
+        if bias.data.shape != w.shape[:1]:
             raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                              f"{weight.shape}: it needs shape ({weight.shape[0]},)")
         return _apply(ops.Linear, self, weight, bias)
