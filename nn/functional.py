@@ -124,8 +124,12 @@ def _same_shape_target(input, target, name):
     return target.to(input.dtype)
 
 
-def _class_labels(target, n, num_classes, input_shape, name):
-    """Check integer class labels: shape (n,), values in 0..num_classes-1. Returns the array."""
+def _class_labels(target, n, num_classes, input_shape, name, check_range=True):
+    """Check integer class labels: shape (n,), values in 0..num_classes-1. Returns the array.
+
+    ``check_range=False`` leaves the values to the caller (cross_entropy: the fused op checks
+    them anyway, and this runs again only to explain a failure).
+    """
     labels = target.data
     if labels.dtype.kind == "b":
         raise TypeError(f"{name}: target holds booleans; class labels must be integers, "
@@ -137,7 +141,7 @@ def _class_labels(target, n, num_classes, input_shape, name):
     # one pass over the labels instead of min() and max(): read as unsigned integers of the
     # same width, a negative label becomes huge, so the largest one shows both mistakes
     unsigned = labels.view(labels.dtype.str.replace("i", "u"))
-    if labels.size and unsigned.max() >= num_classes:
+    if check_range and labels.size and unsigned.max() >= num_classes:
         bad = (labels < 0) | (labels >= num_classes)
         i = int(np.argmax(bad))
         hint = ""
@@ -214,8 +218,12 @@ def cross_entropy(input, target, reduction="mean"):
         return _reduce(loss, reduction)
     input, target, single = _as_batch(input, target, name)
     n, num_classes = input.shape
-    labels = _class_labels(target, n, num_classes, input.shape, name)
-    loss = input.cross_entropy(Tensor._wrap(labels), reduction)   # one fused op
+    labels = _class_labels(target, n, num_classes, input.shape, name, check_range=False)
+    try:
+        loss = input.cross_entropy(Tensor._wrap(labels), reduction)   # one fused op
+    except ValueError:   # a label out of range: say so with this loss's name and hints
+        _class_labels(target, n, num_classes, input.shape, name)
+        raise
     return loss.reshape(()) if single and reduction == "none" else loss
 
 
