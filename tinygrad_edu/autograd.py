@@ -7,9 +7,10 @@ The forward pass leaves a graph behind: every Tensor made by an op points to tha
         ├─ Mul ── h ── Sum ── loss          loss._op is Sum, Sum.inputs == (h,)
     w ──┘                                   h._op is Mul,  Mul.inputs == (x, w)
 
-``backward`` orders the tensors so that each one comes after every tensor computed from it
-(a topological order, built with an explicit stack rather than recursion, so a chain of a
-million ops does not overflow Python's stack), then walks that order once: each op turns the
+``backward`` visits the tensors so that each one comes after every tensor computed from it
+(a topological order): every recorded result carries a creation number larger than its
+inputs', and a heap hands out the largest number waiting (see ``_propagate``), with no
+recursion, so a chain of a million ops does not overflow Python's stack. Each op turns the
 gradient of its output into gradients of its inputs, and gradients from several uses of the
 same tensor are added together.
 """
@@ -145,7 +146,7 @@ def pop_scope(outer):
 
 def toposort(roots):
     """Tensors that ``roots`` (a tensor or a list) depend on and that require grad, each
-    after all of its inputs.
+    after all of its inputs. (backward does not need it; it is for looking at a graph.)
 
     Iterative depth-first search: a tensor is appended once all of its inputs are.
     """
