@@ -351,6 +351,7 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
     simply wait in a list until the end.
     """
     grads, waiting, leaves, ghosts = {}, [], [], {}
+    pop, push = heapq.heappop, heapq.heappush
 
     def arrive(tensor, grad):
         key = id(tensor)
@@ -361,11 +362,10 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
         if tensor._op is None:
             leaves.append(tensor)
         else:
-            heapq.heappush(waiting, (-tensor._seq, key, tensor))
+            push(waiting, (-tensor._seq, key, tensor))
 
     for root, seed in roots:
         arrive(root, Tensor._wrap(seed) if create_graph else seed)
-    pop, push = heapq.heappop, heapq.heappush
     while waiting:
         tensor = pop(waiting)[2]
         grad = grads.pop(id(tensor))
@@ -385,15 +385,7 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
         for parent, parent_grad in zip(op.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
-            key = id(parent)   # inlined arrive(): this loop runs for every edge of the graph
-            if key in grads:
-                grads[key] = grads[key] + parent_grad
-            elif parent._op is None:
-                grads[key] = parent_grad
-                leaves.append(parent)
-            else:
-                grads[key] = parent_grad
-                push(waiting, (-parent._seq, key, parent))
+            arrive(parent, parent_grad)
         if not retain_graph:   # its saved arrays are not needed again: free them now
             op.release()
             for parent in op.inputs:

@@ -68,8 +68,8 @@ def _apply(op_cls, *inputs, **params):
 
     This runs once for every operation of every step, so it is kept short: an op with
     ``__slots__``, the cases of one, two and three inputs (nearly every op) spelled out
-    instead of looped over, and nothing recorded unless grad mode is on and some input requires grad.
-    A recorded result gets the next number of ``_sequence``: since a tensor is always made
+    instead of looped over, and nothing recorded unless grad mode is on and some input
+    requires grad. A recorded result gets the next number of ``_sequence``: since a tensor is always made
     after its inputs, backward can visit tensors in decreasing number and meet each one
     after all of its uses.
     """
@@ -93,10 +93,7 @@ def _apply(op_cls, *inputs, **params):
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
     if anomaly.ACTIVE:
         anomaly.check_forward(op, inputs, out)
-    result = _new_tensor(Tensor)   # Tensor._wrap(out), spelled out on this hot path
-    result.data = out if type(out) is np.ndarray else np.asarray(out)
-    result.grad, result._op, result.name, result._hooks = None, None, None, None
-    result.requires_grad = result._retains_grad = False
+    result = Tensor._wrap(out)
     if True in needs_grad and _state.enabled and result.data.dtype.kind == "f":
         result.requires_grad, result._op, result._seq = True, op, next(_sequence)
         # one shared copy of each flags tuple and of "no params": fewer objects per op that
@@ -339,10 +336,7 @@ class Tensor(Composites, Factories):
         # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
         dtype = self.data.dtype
         if type(other) is float:   # the common case (x * 0.5, x - 1.0), first
-            if dtype.kind != "f":
-                dtype = _FLOAT32
-            constant = _constants.get((float, other, dtype))
-            return constant if constant is not None else _constant(other, dtype)
+            return _constant(other, dtype if dtype.kind == "f" else _FLOAT32)
         if isinstance(other, (int, float, np.number, np.bool_)):  # Python bool is an int
             if isinstance(other, (float, np.floating)):
                 if dtype.kind != "f":
