@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import engine_tinygrad  # noqa: E402
 import workloads  # noqa: E402
-from tinygrad_edu import Tensor, autograd  # noqa: E402
+from tinygrad_edu import Tensor, autograd, graph  # noqa: E402
 
 
 def _mlp_parts(name):
@@ -132,7 +132,7 @@ def graph_size(name):
     make, _, _ = PARTS[name]
     step, phases, holder = make()
     phases[0][1](0)
-    return len([t for t in autograd.toposort(holder["loss"]) if t._op is not None])
+    return len([t for t in graph._collect(holder["loss"]) if t._op is not None])
 
 
 def op_clock(name):

@@ -14,6 +14,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
+from tinygrad_edu.ops import first_bad_label   # a check of label values; no derivative
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -138,12 +139,8 @@ def _class_labels(target, n, num_classes, input_shape, name, check_range=True):
         hint = " (use target.reshape(-1))" if labels.size == n else ""
         raise ValueError(f"{name}: input of shape {input_shape} needs one class label per "
                          f"sample, i.e. a target of shape ({n},), got {labels.shape}{hint}")
-    # one pass over the labels instead of min() and max(): read as unsigned integers of the
-    # same width, a negative label becomes huge, so the largest one shows both mistakes
-    unsigned = labels.view(labels.dtype.str.replace("i", "u"))
-    if check_range and labels.size and unsigned.max() >= num_classes:
-        bad = (labels < 0) | (labels >= num_classes)
-        i = int(np.argmax(bad))
+    i = first_bad_label(labels, num_classes) if check_range else None
+    if i is not None:
         hint = ""
         if num_classes == 1:
             hint = (f". The input of shape {input_shape} has a single column, so there is only "

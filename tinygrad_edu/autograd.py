@@ -144,37 +144,6 @@ def pop_scope(outer):
     _state.scope = outer
 
 
-def toposort(roots):
-    """Tensors that ``roots`` (a tensor or a list) depend on and that require grad, each
-    after all of its inputs. (backward does not need it; it is for looking at a graph.)
-
-    Iterative depth-first search: a tensor is appended once all of its inputs are.
-    """
-    order, visited = [], set()
-    # a tensor goes on the stack twice: (t, False) to visit its inputs, then (t, True),
-    # found again once they are all done, to append it
-    stack = [(root, False) for root in (roots if isinstance(roots, list) else [roots])]
-    push, pop = stack.append, stack.pop
-    while stack:
-        tensor, inputs_done = pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        key = id(tensor)
-        if key in visited:
-            continue
-        visited.add(key)
-        op = tensor._op
-        if op is None:            # a leaf has no inputs to wait for
-            order.append(tensor)
-            continue
-        push((tensor, True))
-        for parent in op.inputs:
-            if parent.requires_grad and id(parent) not in visited:
-                push((parent, False))
-    return order
-
-
 def _store_grad(tensor, grad, taken):
     """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype.
 

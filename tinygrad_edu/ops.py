@@ -98,6 +98,18 @@ def accurate_sum(x, axis=None, keepdims=False):
     return x.sum(axis=axis, keepdims=keepdims)
 
 
+def first_bad_label(labels, num_classes):
+    """Index of the first class label outside 0..num_classes-1, or None if all are fine.
+
+    numpy indexing would read a label of -1 as the last class, so negative labels must be
+    caught as well. One pass finds both kinds: read as unsigned integers of the same width,
+    a negative label becomes huge, so the largest one is out of range if any is.
+    """
+    if labels.size == 0 or labels.view(labels.dtype.str.replace("i", "u")).max() < num_classes:
+        return None
+    return int(np.argmax((labels < 0) | (labels >= num_classes)))
+
+
 class Primitive:
     """One recorded operation: the node between its input tensors and its output tensor.
 

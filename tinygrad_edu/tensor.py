@@ -611,10 +611,8 @@ class Tensor(Composites, Factories):
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
-        # numpy indexing would take a label of -1 as the last class: reject it, and labels
-        # past the last class, in one pass (read as unsigned, a negative label is huge)
-        if y.size and y.view(y.dtype.str.replace("i", "u")).max() >= x.shape[1]:
-            bad = int(np.argmax((y < 0) | (y >= x.shape[1])))
+        bad = ops.first_bad_label(y, x.shape[1])
+        if bad is not None:
             raise ValueError(f"cross_entropy: label {y[bad]} (sample {bad}) is out of range "
                              f"for {x.shape[1]} classes; labels must be in 0..{x.shape[1] - 1}")
         return _apply(ops.CrossEntropy, self, labels, reduction=reduction)
