@@ -370,7 +370,7 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
 
 # a released graph keeps its shape, for drawings, but not the memory of large results
 LIGHTEN_MIN_BYTES = 1 << 16
-_ZERO_BUFFERS = {}   # dtype -> one read-only element that stand-ins of that dtype point at
+_STAND_INS = {}   # (shape, dtype) -> a read-only array of zeros of that shape, in one element
 
 
 def _lighten(tensor, ghosts):
@@ -388,12 +388,15 @@ def _lighten(tensor, ghosts):
         return tensor
     ghost = ghosts.get(id(tensor))
     if ghost is None:
-        dtype = tensor.data.dtype
-        zero = _ZERO_BUFFERS.get(dtype)
-        if zero is None:
-            zero = _ZERO_BUFFERS[dtype] = np.zeros(1, dtype=dtype)
+        key = (tensor.data.shape, tensor.data.dtype)
+        data = _STAND_INS.get(key)
+        if data is None:   # made once per shape: a training loop meets the same ones again
+            if len(_STAND_INS) >= 256:
+                _STAND_INS.clear()
+            zero = np.zeros(1, dtype=key[1])
             zero.flags.writeable = False
-        data = np.ndarray(tensor.shape, dtype, buffer=zero, strides=(0,) * tensor.ndim)
+            data = _STAND_INS[key] = np.ndarray(key[0], key[1], buffer=zero,
+                                                strides=(0,) * len(key[0]))
         ghost = ghosts[id(tensor)] = Tensor._wrap(data, tensor.requires_grad)
         ghost._op, ghost._seq, ghost.name = tensor._op, tensor._seq, tensor.name
     return ghost
