@@ -29,7 +29,7 @@ import zipfile
 import numpy as np
 
 from tinygrad_edu import Tensor
-from tinygrad_edu.autograd import pop_scope, push_scope
+from tinygrad_edu.autograd import _state as _engine_state   # per thread: grad mode, scope
 from tinygrad_edu.anomaly import is_library_file
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -85,7 +85,8 @@ class Module:
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_path", "")
-        object.__setattr__(self, "_scope_entry", (self._scope_name(), type(self).__name__))
+        # this module's entry of the scope, as a 1-tuple ready to append: see __call__
+        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
 
     def forward(self, *args, **kwargs):
         """The computation of this module; every subclass defines it."""
@@ -93,15 +94,17 @@ class Module:
                                   "forward(self, x) in your Module subclass")
 
     def __call__(self, *args, **kwargs):
-        # ops recorded inside forward remember this call, so drawings can box them per module
-        outer = push_scope(self._scope_entry)
+        # ops recorded inside forward remember this call, so drawings can box them per module.
+        # (push_scope / pop_scope, written out: this runs for every layer of every step)
+        outer = _engine_state.scope
+        _engine_state.scope = outer + self._scope_entry
         try:
             return self.forward(*args, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
             _name_module_in(error, self)
             raise
         finally:
-            pop_scope(outer)
+            _engine_state.scope = outer
 
     _scope_root = "model"   # what the outermost module is called in graph drawings
 
@@ -185,7 +188,7 @@ class Module:
     def _rename(self, path):
         """Set this module's path and re-prefix the names below it (after it got a parent)."""
         object.__setattr__(self, "_path", path)
-        object.__setattr__(self, "_scope_entry", (self._scope_name(), type(self).__name__))
+        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
         for name, tensor in list(self._parameters.items()) + list(self._buffers.items()):
             if tensor is not None:
                 tensor.name = _join(path, name)
