@@ -15,8 +15,9 @@ raises while a module's ``forward`` runs says which module was running. Assignin
 into a parent renames everything below it; a module shared by two parents carries the path
 of the last assignment.
 
-Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, set by
-the engine from ``tinygrad_edu.autograd.push_scope``): a tuple of (path, class name) pairs
+Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, copied
+by the engine from the per-thread scope that ``Module.__call__`` extends, as
+``tinygrad_edu.autograd.push_scope`` would): a tuple of (path, class name) pairs
 from the outermost module call inwards, e.g.
 ``(("model", "Sequential"), ("model.0", "Linear"))``; the graph drawer groups ops by it. The
 outermost module is called "model" (a loss: "loss"). This is bookkeeping for pictures only.
