@@ -85,9 +85,7 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
-        object.__setattr__(self, "_path", "")
-        # this module's entry of the scope, as a 1-tuple ready to append: see __call__
-        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
+        self._set_path("")
 
     def forward(self, *args, **kwargs):
         """The computation of this module; every subclass defines it."""
@@ -186,10 +184,14 @@ class Module:
 
     register_module = add_module
 
+    def _set_path(self, path):
+        object.__setattr__(self, "_path", path)
+        # this module's entry of the scope, as a 1-tuple ready to append: see __call__
+        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
+
     def _rename(self, path):
         """Set this module's path and re-prefix the names below it (after it got a parent)."""
-        object.__setattr__(self, "_path", path)
-        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
+        self._set_path(path)
         for name, tensor in list(self._parameters.items()) + list(self._buffers.items()):
             if tensor is not None:
                 tensor.name = _join(path, name)
