@@ -16,8 +16,8 @@ into a parent renames everything below it; a module shared by two parents carrie
 of the last assignment.
 
 Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, copied
-by the engine from the per-thread scope that ``Module.__call__`` extends, as
-``tinygrad_edu.autograd.push_scope`` would): a tuple of (path, class name) pairs
+by the engine from the per-thread scope that ``Module.__call__`` extends and restores): a
+tuple of (path, class name) pairs
 from the outermost module call inwards, e.g.
 ``(("model", "Sequential"), ("model.0", "Linear"))``; the graph drawer groups ops by it. The
 outermost module is called "model" (a loss: "loss"). This is bookkeeping for pictures only.
@@ -93,8 +93,9 @@ class Module:
                                   "forward(self, x) in your Module subclass")
 
     def __call__(self, *args, **kwargs):
-        # ops recorded inside forward remember this call, so drawings can box them per module.
-        # (push_scope / pop_scope, written out: this runs for every layer of every step)
+        # ops recorded inside forward remember this call, so drawings can box them per module
+        # (the engine's per-thread scope, set here directly: this runs for every layer of
+        # every step)
         outer = _engine_state.scope
         _engine_state.scope = outer + self._scope_entry
         try:

@@ -30,7 +30,8 @@ class _ThreadState(threading.local):
     """Per-thread settings; class attributes are each new thread's defaults."""
 
     enabled = True   # is the graph being recorded (False inside no_grad)
-    scope = ()       # the nn.Module calls under way, outermost first
+    scope = ()       # the nn.Module calls under way, outermost first; Module.__call__
+                     # extends it with its own ((path, class name),) for its forward
 
 
 _state = _ThreadState()
@@ -126,22 +127,6 @@ class set_grad_enabled(_GradMode):
 def current_scope():
     """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
     return _state.scope
-
-
-def push_scope(entry):
-    """Mark the ops recorded from now on as run inside ``entry`` = (path, class name) as well.
-
-    ``nn.Module.__call__`` uses it so that the graph drawing can box each module's ops.
-    Returns the previous scope, to hand to ``pop_scope`` when the module's forward ends.
-    """
-    outer = _state.scope
-    _state.scope = outer + (entry,)
-    return outer
-
-
-def pop_scope(outer):
-    """Go back to the scope ``push_scope`` returned."""
-    _state.scope = outer
 
 
 def _store_grad(tensor, grad, taken):

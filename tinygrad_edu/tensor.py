@@ -69,9 +69,9 @@ def _apply(op_cls, *inputs, **params):
     This runs once for every operation of every step, so it is kept short: an op with
     ``__slots__``, the cases of one, two and three inputs (nearly every op) spelled out
     instead of looped over, and nothing recorded unless grad mode is on and some input
-    requires grad. A recorded result gets the next number of ``_sequence``: since a tensor is always made
-    after its inputs, backward can visit tensors in decreasing number and meet each one
-    after all of its uses.
+    requires grad. A recorded result gets the next number of ``_sequence``: since a tensor
+    is always made after its inputs, backward can visit tensors in decreasing number and
+    meet each one after all of its uses.
     """
     op = op_cls()
     try:
