@@ -74,7 +74,7 @@ def dropout(input, p=0.5, training=True):
     input = _as_tensor(input)
     if not training or p == 0:
         return input
-    keep = Tensor.rand(*input.shape).data >= p        # True with probability 1 - p
+    keep = Tensor.rand(*input.shape).numpy() >= p        # True with probability 1 - p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
     mask = (keep * scale).astype(input.dtype)
     return input * Tensor(mask)
@@ -97,7 +97,7 @@ def _reduce(loss, reduction):
 
 def _float_input(input, name):
     input = _as_tensor(input)
-    if input.data.dtype.kind != "f":
+    if input.dtype.kind != "f":
         raise TypeError(f"{name}: the input (predictions) must be floating point, got "
                         f"{input.dtype}; convert it with .float()")
     return input
@@ -113,13 +113,13 @@ def _same_shape_target(input, target, name):
                     f"{np.broadcast_shapes(input.shape, target.shape)}, every prediction "
                     f"against every target; make them match, e.g. target.reshape({input.shape}) "
                     "or input.squeeze(1).")
-        elif (target.data.dtype.kind in "iu" and input.ndim == 2 and input.shape[1] > 1
+        elif (target.dtype.kind in "iu" and input.ndim == 2 and input.shape[1] > 1
               and target.shape == input.shape[:1]):
             hint = (" The target looks like class labels: for classification use "
                     "CrossEntropyLoss, which takes logits (N, C) and labels (N,).")
         raise ValueError(f"{name}: input has shape {input.shape} but target has shape "
                          f"{target.shape}; they must be equal.{hint}")
-    if target.data.dtype.kind not in "biuf":
+    if target.dtype.kind not in "biuf":
         raise TypeError(f"{name}: target must hold numbers, got {target.dtype}")
     # 0/1 labels given as ints or bools are fine: compare them in the input's float dtype
     return target.to(input.dtype)
@@ -131,7 +131,7 @@ def _class_labels(target, n, num_classes, input_shape, name, check_range=True):
     ``check_range=False`` leaves the values to the caller (cross_entropy: the fused op checks
     them anyway, and this runs again only to explain a failure).
     """
-    labels = target.data
+    labels = target.numpy()
     if labels.dtype.kind == "b":
         raise TypeError(f"{name}: target holds booleans; class labels must be integers, "
                         "e.g. target.long()")
@@ -204,7 +204,7 @@ def cross_entropy(input, target, reduction="mean"):
     target = _as_tensor(target)
     if input.ndim not in (1, 2):
         raise ValueError(f"{name}: expected logits of shape (N, C) or (C,), got {input.shape}")
-    if target.data.dtype.kind == "f":
+    if target.dtype.kind == "f":
         if target.shape != input.shape:
             raise TypeError(
                 f"{name}: target has dtype {target.dtype} and shape {target.shape}. Class labels "
@@ -236,7 +236,7 @@ def nll_loss(input, target, reduction="mean"):
     if input.ndim not in (1, 2):
         raise ValueError(f"{name}: expected log-probabilities of shape (N, C) or (C,), got "
                          f"{input.shape}")
-    if target.data.dtype.kind == "f":
+    if target.dtype.kind == "f":
         raise TypeError(f"{name}: target has dtype {target.dtype}; class labels must be "
                         "integers: pass target.long()")
     input, target, single = _as_batch(input, target, name)
@@ -250,7 +250,7 @@ def _clamped_log(x):
     and log is evaluated at a harmless 1 instead of x: log's derivative 1/x would be inf at 0,
     and inf times the zero gradient of the unused branch is nan.
     """
-    active = x.data > np.exp(-100.0)
+    active = x.numpy() > np.exp(-100.0)
     safe = tg.where(active, x, 1.0)
     return tg.where(active, safe.log(), -100.0)
 
@@ -266,7 +266,7 @@ def _check_unit_interval(values, name, what, fix):
 def _check_binary_target(target, name):
     """BCE targets are 0/1 labels or probabilities: values outside [0, 1] (such as -1/+1
     labels) give a loss that can go negative and trains towards nonsense."""
-    _check_unit_interval(target.data, name,
+    _check_unit_interval(target.numpy(), name,
                          "target must hold 0/1 labels or probabilities in [0, 1]",
                          "labels of -1 and +1 become 0 and 1 with (target + 1) / 2")
 
@@ -284,7 +284,7 @@ def binary_cross_entropy(input, target, reduction="mean"):
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
     _check_binary_target(target, name)
-    _check_unit_interval(input.data, name, "input must be probabilities in [0, 1]",
+    _check_unit_interval(input.numpy(), name, "input must be probabilities in [0, 1]",
                          "apply sigmoid first, or pass the raw scores to BCEWithLogitsLoss")
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     return _reduce(loss, reduction)

@@ -1,6 +1,6 @@
 """Weight initialisation, in place, with PyTorch's names, formulas and fan conventions.
 
-Every function fills ``tensor.data`` in place and returns the tensor. Random values come from
+Every function fills the tensor in place and returns the tensor. Random values come from
 the engine's seeded factories (``Tensor.uniform``, ``Tensor.randn``), so ``tg.manual_seed``
 makes every initialisation reproducible. Nothing here touches the graph or ``.grad``.
 
@@ -13,20 +13,22 @@ import math
 
 import numpy as np
 
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
 
 def _check_tensor(tensor, fn):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init.{fn}: expected a Tensor, got {type(tensor).__name__}")
-    if tensor.data.dtype.kind != "f":
+    if tensor.dtype.kind != "f":
         raise TypeError(f"nn.init.{fn}: the tensor must be floating point, got {tensor.dtype}")
 
 
 def _fill(tensor, values):
-    """Copy ``values`` into the tensor's array in place, keeping its dtype."""
-    tensor.data[...] = values
-    return tensor
+    """Copy ``values`` into the tensor in place, keeping its dtype (no graph: as PyTorch's
+    init functions, this works on parameters that require grad)."""
+    with tg.no_grad():
+        return tensor.copy_(values)
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -73,7 +75,7 @@ def _fan(tensor, mode):
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples of U(a, b)."""
     _check_tensor(tensor, "uniform_")
-    return _fill(tensor, Tensor.uniform(*tensor.shape, low=a, high=b, dtype=tensor.dtype).data)
+    return _fill(tensor, Tensor.uniform(*tensor.shape, low=a, high=b, dtype=tensor.dtype).numpy())
 
 
 def normal_(tensor, mean=0.0, std=1.0):
@@ -81,7 +83,7 @@ def normal_(tensor, mean=0.0, std=1.0):
     _check_tensor(tensor, "normal_")
     if std < 0:
         raise ValueError(f"nn.init.normal_: std must be non-negative, got {std}")
-    noise = Tensor.randn(*tensor.shape, dtype=tensor.dtype).data
+    noise = Tensor.randn(*tensor.shape, dtype=tensor.dtype).numpy()
     return _fill(tensor, mean + std * noise)
 
 
@@ -129,7 +131,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     'fan_out' the backward gradients'. Linear's default init is this with ``a=sqrt(5)``.
     """
     _check_tensor(tensor, "kaiming_uniform_")
-    if tensor.data.size == 0:   # nothing to fill, and the fan may be 0
+    if tensor.numel() == 0:   # nothing to fill, and the fan may be 0
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     bound = math.sqrt(3.0) * std
@@ -139,7 +141,7 @@ def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu"):
     """He/Kaiming normal: N(0, std^2) with std = gain / sqrt(fan); arguments as kaiming_uniform_."""
     _check_tensor(tensor, "kaiming_normal_")
-    if tensor.data.size == 0:
+    if tensor.numel() == 0:
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std)

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
 from . import functional as F
@@ -53,12 +54,12 @@ class Linear(Module):
 
     def forward(self, x):                      # x: (batch, in) -> (batch, out)
         x = x if isinstance(x, Tensor) else Tensor(x)
-        shape = x.data.shape
+        shape = x.shape
         if not shape or shape[-1] != self.in_features:
             got = shape[-1] if shape else "a scalar"
             raise ValueError(f"{self._describe()} expected {self.in_features} input features, got "
                              f"{got} (input shape {shape})")
-        if x.data.dtype.kind != "f":
+        if x.dtype.kind != "f":
             raise TypeError(f"{self._describe()} got input of dtype {x.dtype}; layers need "
                             "floating-point input: convert it with x.float()")
         return x.linear(self.weight, self.bias)    # x @ weight.T + bias, weight: (out, in)
@@ -142,7 +143,7 @@ class BatchNorm1d(Module):
         axes = (0,) if x.ndim == 2 else (0, 2)       # everything but the channel axis
         shape = (1, C) if x.ndim == 2 else (1, C, 1)  # per-channel values broadcast like this
         if self.training or not self.track_running_stats:
-            count = x.data.size // C                  # values per channel
+            count = x.numel() // C                  # values per channel
             if self.training and count <= 1:
                 raise ValueError(f"{self._describe()} expected more than 1 value per "
                                  f"channel when training, got input of shape {x.shape}; use "
@@ -150,7 +151,7 @@ class BatchNorm1d(Module):
             mean = x.mean(axis=axes, keepdims=True)
             var = x.var(axis=axes, keepdims=True, correction=0)   # biased: normalises the batch
             if self.training and self.track_running_stats:
-                self._update_running_stats(mean.data.reshape(C), var.data.reshape(C), count)
+                self._update_running_stats(mean.numpy().reshape(C), var.numpy().reshape(C), count)
         else:
             mean = self.running_mean.reshape(shape)   # buffers: constants, no gradient
             var = self.running_var.reshape(shape)
@@ -163,17 +164,18 @@ class BatchNorm1d(Module):
         return f"BatchNorm1d({self.num_features})"
 
     def _update_running_stats(self, mean, var, count):
-        """Blend this batch's statistics into the running buffers (numpy, outside the graph)."""
-        self.num_batches_tracked.data += 1
-        if self.momentum is None:   # cumulative average over all batches so far
-            factor = 1.0 / int(self.num_batches_tracked.data)
-        else:
-            factor = self.momentum
-        # the running variance estimates the population's, hence Bessel's correction n/(n-1)
-        unbiased_var = var * count / (count - 1)
-        running_mean, running_var = self.running_mean.data, self.running_var.data
-        running_mean[...] = (1 - factor) * running_mean + factor * mean
-        running_var[...] = (1 - factor) * running_var + factor * unbiased_var
+        """Blend this batch's statistics into the running buffers (plain updates, no graph)."""
+        with tg.no_grad():
+            self.num_batches_tracked += 1
+            if self.momentum is None:   # cumulative average over all batches so far
+                factor = 1.0 / int(self.num_batches_tracked)
+            else:
+                factor = self.momentum
+            # the running variance estimates the population's, hence Bessel's correction
+            # n/(n-1)
+            unbiased_var = var * count / (count - 1)
+            self.running_mean.copy_((1 - factor) * self.running_mean.numpy() + factor * mean)
+            self.running_var.copy_((1 - factor) * self.running_var.numpy() + factor * unbiased_var)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

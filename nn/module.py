@@ -29,6 +29,7 @@ import zipfile
 
 import numpy as np
 
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 from tinygrad_edu.autograd import _state as _engine_state   # per thread: grad mode, scope
 from tinygrad_edu.anomaly import is_library_file
@@ -345,12 +346,12 @@ class Module:
             if set_to_none:
                 param.grad = None
             elif param.grad is not None:
-                param.grad.data[...] = 0
+                param.grad.zero_()
 
     def _cast(self, dtype):
         for tensor in list(self.parameters()) + list(self.buffers()):
-            if tensor.data.dtype.kind == "f" and tensor.data.dtype != dtype:
-                tensor.data = tensor.data.astype(dtype)
+            if tensor.dtype.kind == "f" and tensor.dtype != dtype:
+                tensor.data = tensor.numpy().astype(dtype)
                 tensor.grad = None
         return self
 
@@ -373,7 +374,7 @@ class Module:
         Buffers such as BatchNorm1d's ``running_mean`` are included, so a saved model
         evaluates exactly as it did.
         """
-        return collections.OrderedDict((name, tensor.data.copy())
+        return collections.OrderedDict((name, tensor.numpy().copy())
                                        for name, tensor in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
@@ -393,7 +394,7 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
             if value.dtype.kind not in "biuf":
                 problems.append(f"{key}: holds {value.dtype} data, not numbers")
             elif value.shape != own[key].shape:
@@ -406,9 +407,10 @@ class Module:
         if problems:
             raise ValueError(f"load_state_dict: the state dict does not fit this "
                              f"{type(self).__name__}:\n  " + "\n  ".join(problems))
-        for key, value in values.items():
-            # in place, so an optimizer holding these tensors keeps working
-            np.copyto(own[key].data, value, casting="unsafe")
+        with tg.no_grad():
+            for key, value in values.items():
+                # in place, so an optimizer holding these tensors keeps working
+                own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ----------------------------------------------------------------------

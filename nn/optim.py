@@ -2,7 +2,7 @@
 
 An optimizer step is plain numpy arithmetic on each parameter's array, in place and in the
 parameter's dtype, run under ``no_grad``: it reads ``p.grad`` (filled by ``backward()``)
-and moves ``p.data``. That is not a derivative, and it records nothing in the graph.
+and moves the parameter's array (``p.numpy()``). That is not a derivative, and it records nothing in the graph.
 
 The usual loop::
 
@@ -23,6 +23,8 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
+from tinygrad_edu.anomaly import user_frame
+from tinygrad_edu.autograd import increment_version
 
 
 class Optimizer:
@@ -77,7 +79,7 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameter {i} is a {type(p).__name__}, not a Tensor; "
                                 "pass model.parameters() or a list of Tensors")
-            if p.data.dtype.kind != "f":
+            if p.dtype.kind != "f":
                 raise TypeError(f"{name}: parameter {i} has dtype {p.dtype}; only floating-point "
                                 "tensors can be optimized")
             if not p.is_leaf:
@@ -115,7 +117,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad.zero_()
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. ``closure`` (optional) recomputes and
@@ -124,15 +126,21 @@ class Optimizer:
         if closure is not None:
             with tg.enable_grad():
                 loss = closure()
+        where = None
         with tg.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    self._update(p, p.grad.data, group, self.state.setdefault(p, {}))
+                    self._update(p, p.numpy(), p.grad.numpy(), group, self.state.setdefault(p, {}))
+                    # a graph recorded before this step must not run backward on the new
+                    # values; the caller's line is looked up once per step
+                    where = where or user_frame()
+                    increment_version(p, where=where)
         return loss
 
-    def _update(self, p, grad, group, state):
+    def _update(self, p, data, grad, group, state):
+        """Change ``data`` (the array of parameter ``p``) in place, given ``grad``."""
         raise NotImplementedError
 
     def state_dict(self):
@@ -164,7 +172,7 @@ class Optimizer:
         self.state = {}
         for i, s in state_dict["state"].items():
             p = params[int(i)]
-            self.state[p] = {k: (np.array(v, dtype=p.data.dtype) if isinstance(v, np.ndarray)
+            self.state[p] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray)
                                  else v) for k, v in s.items()}
 
     def __repr__(self):
@@ -195,21 +203,21 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov))
 
-    def _update(self, p, grad, group, state):
+    def _update(self, p, data, grad, group, state):
         lr, momentum = group["lr"], group["momentum"]
         if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * p.data
+            grad = grad + group["weight_decay"] * data
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
                 # the first step starts the velocity at the gradient itself (no dampening)
-                buf = state["momentum_buffer"] = np.array(grad, dtype=p.data.dtype, copy=True)
+                buf = state["momentum_buffer"] = np.array(grad, dtype=data.dtype, copy=True)
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
             # Nesterov looks one step ahead along the velocity
             grad = grad + momentum * buf if group["nesterov"] else buf
-        p.data -= lr * grad
+        data -= lr * grad
 
 
 class Adam(Optimizer):
@@ -236,18 +244,18 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay))
 
-    def _update(self, p, grad, group, state):
+    def _update(self, p, data, grad, group, state):
         lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]
         if decay != 0:
             if self._decoupled_weight_decay:
-                p.data *= 1 - lr * decay      # AdamW: shrink the weights, apart from the gradient
+                data *= 1 - lr * decay      # AdamW: shrink the weights, apart from the gradient
             else:
-                grad = grad + decay * p.data  # Adam: L2 penalty, which then gets rescaled by v
+                grad = grad + decay * data  # Adam: L2 penalty, which then gets rescaled by v
         if not state:
             state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+            state["exp_avg"] = np.zeros_like(data)
+            state["exp_avg_sq"] = np.zeros_like(data)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
@@ -256,7 +264,7 @@ class Adam(Optimizer):
         v += (1 - beta2) * grad * grad
         m_hat = m / (1 - beta1 ** t)
         v_hat = v / (1 - beta2 ** t)
-        p.data -= lr * m_hat / (np.sqrt(v_hat) + eps)
+        data -= lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
 class AdamW(Adam):

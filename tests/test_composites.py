@@ -64,7 +64,7 @@ COMPOSITES = [
               lambda a: ((a - a.mean(axis=-1, keepdims=True)) ** 2).mean(axis=-1, keepdims=True),
               [_cube]),
     Composite("min-all", lambda x: x.min(), lambda a: a.min(), [_grid]),
-    Composite("min-axis1", lambda x: x.min(axis=1), lambda a: a.min(axis=1), [_grid]),
+    Composite("amin-axis1", lambda x: x.amin(axis=1), lambda a: a.min(axis=1), [_grid]),
     Composite("minimum", lambda x, y: x.minimum(y), np.minimum, [_x, _y]),
     Composite("minimum-broadcast", lambda x, y: x.minimum(y), np.minimum, [_x, _y[0]]),
     Composite("leaky_relu", lambda x: x.leaky_relu(), lambda a: np.where(a > 0, a, 0.01 * a),

@@ -283,9 +283,9 @@ def test_loss_output_mismatch_variants_fire_and_clear(case):
 
 def snapshot(model, optimizer):
     """Everything diagnose must not touch, as bytes and flags (arrays compared bit for bit)."""
-    state = {name: (t.data.dtype, t.data.shape, t.data.tobytes(), id(t.data))
+    state = {name: (t.dtype, t.shape, t.numpy().tobytes(), id(t.numpy()))
              for name, t in list(model.named_parameters()) + list(model.named_buffers())}
-    grads = {name: None if p.grad is None else (p.grad.data.tobytes(), id(p.grad))
+    grads = {name: None if p.grad is None else (p.grad.numpy().tobytes(), id(p.grad))
              for name, p in model.named_parameters()}
     modes = {path: m.training for path, m in model.named_modules()}
     opt_state = {k: {key: (v.tobytes() if isinstance(v, np.ndarray) else v)

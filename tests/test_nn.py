@@ -62,7 +62,7 @@ def test_parameter_is_a_leaf_tensor_that_requires_grad_and_shares_data():
     data = np.ones((2, 3), dtype=np.float32)
     p = nn.Parameter(data)
     assert isinstance(p, Tensor) and p.requires_grad and p.is_leaf
-    assert p.data is data
+    assert p.numpy() is data
     assert type(p * 2) is Tensor                 # results of ops are plain tensors
     assert repr(p).startswith("Parameter containing:")
     assert not nn.Parameter(data, requires_grad=False).requires_grad
@@ -289,11 +289,11 @@ def test_load_state_dict_round_trip_restores_outputs():
     source(x)                                      # moves BatchNorm's running stats
     source.eval()
     target.eval()
-    weight_array = target.encoder.fc1.weight.data
+    weight_array = target.encoder.fc1.weight.numpy()
     result = target.load_state_dict(source.state_dict())
     assert result.missing_keys == [] and result.unexpected_keys == []
     np.testing.assert_array_equal(target(x).numpy(), source(x).numpy())
-    assert target.encoder.fc1.weight.data is weight_array    # copied in place
+    assert target.encoder.fc1.weight.numpy() is weight_array    # copied in place
     assert int(target.head[1].num_batches_tracked.item()) == 1
 
 
@@ -672,7 +672,7 @@ def test_fans_of_a_three_dimensional_weight_include_the_kernel():
 
 def test_fill_functions_work_in_place_and_keep_dtype():
     t = Tensor.ones(3, 2, dtype=np.float64)
-    array = t.data
+    array = t.numpy()
     assert nn.init.zeros_(t) is t and not t.numpy().any()
     assert nn.init.ones_(t) is t and (t.numpy() == 1).all()
     nn.init.constant_(t, 0.5)
@@ -681,7 +681,7 @@ def test_fill_functions_work_in_place_and_keep_dtype():
     assert ((t.numpy() >= -2) & (t.numpy() < -1)).all()
     nn.init.normal_(t, mean=10, std=0.01)
     assert np.abs(t.numpy() - 10).max() < 0.1
-    assert t.data is array and t.dtype == np.float64
+    assert t.numpy() is array and t.dtype == np.float64
 
 
 def test_init_needs_two_dims_for_fans_and_a_tensor():

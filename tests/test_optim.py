@@ -21,7 +21,7 @@ def run_steps(opt, param, grads):
     for g in grads:
         param.grad = Tensor(g.copy())
         opt.step()
-        history.append(param.data.copy())
+        history.append(param.numpy().copy())
     return history
 
 
@@ -29,7 +29,7 @@ def run_steps(opt, param, grads):
 
 def test_sgd_plain_step_is_p_minus_lr_times_grad():
     p = make_param()
-    start = p.data.copy()
+    start = p.numpy().copy()
     g = rng.standard_normal(p.shape)
     run_steps(SGD([p], lr=0.1), p, [g])
     np.testing.assert_allclose(p.data, start - 0.1 * g)
@@ -156,12 +156,12 @@ def test_adamw_with_zero_gradient_only_shrinks_weights():
                          ids=["sgd", "adam", "adamw"])
 def test_optimizer_updates_in_place_and_keeps_float32(make_opt):
     p = make_param(dtype=np.float32)
-    array = p.data
+    array = p.numpy()
     opt = make_opt([p])
     p.grad = Tensor(np.ones(p.shape, dtype=np.float32))
     before = array.copy()
     opt.step()
-    assert p.data is array                       # same array: views and references stay valid
+    assert p.numpy() is array                       # same array: views and references stay valid
     assert p.dtype == np.float32
     assert not np.allclose(array, before)
     assert p.is_leaf and p.requires_grad and p.grad_fn is None
@@ -176,7 +176,7 @@ def test_optimizer_keeps_float64_parameters_float64():
 
 def test_parameters_without_grad_are_skipped():
     used, unused = make_param(), make_param()
-    before = unused.data.copy()
+    before = unused.numpy().copy()
     opt = Adam([used, unused], lr=0.1)
     used.grad = Tensor(np.ones(used.shape))
     opt.step()
@@ -218,7 +218,7 @@ def test_optimizer_accepts_a_generator_of_parameters():
     opt = SGD(model.parameters(), lr=0.1)     # a generator, consumed once
     assert len(opt.param_groups[0]["params"]) == 2
     x = Tensor(rng.standard_normal((4, 3)).astype(np.float32))
-    before = model.weight.data.copy()
+    before = model.weight.numpy().copy()
     model(x).sum().backward()
     opt.step()
     np.testing.assert_allclose(model.weight.data, before - 0.1 * model.weight.grad.data, rtol=1e-6)

@@ -152,7 +152,7 @@ def is_library_file(filename):
     return os.path.abspath(filename).startswith(_LIBRARY_DIRS)
 
 
-def _user_frame():
+def user_frame():
     """The innermost stack frame outside tinygrad_edu, nn and numpy, as a CreatedAt."""
     frame = sys._getframe(1)
     while frame is not None:
@@ -172,7 +172,7 @@ def check_forward(op, inputs, out):
     """
     from .autograd import current_scope   # here: autograd imports this module
 
-    op.created_at = _user_frame()
+    op.created_at = user_frame()
     op.created_in = current_scope()
     if not _check_nan or _finite(out):
         return
@@ -293,7 +293,7 @@ def _array(value):
     """The numpy array behind a gradient or input (Tensor or array), or None."""
     if value is None or isinstance(value, (np.ndarray, np.generic)):
         return value
-    return np.asarray(value.data)   # a Tensor
+    return np.asarray(value._data)   # a Tensor
 
 
 def _finite(array):

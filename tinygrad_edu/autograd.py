@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from . import anomaly
+from . import versions
 
 
 class _ThreadState(threading.local):
@@ -32,6 +33,8 @@ class _ThreadState(threading.local):
     enabled = True   # is the graph being recorded (False inside no_grad)
     scope = ()       # the nn.Module calls under way, outermost first; Module.__call__
                      # extends it with its own ((path, class name),) for its forward
+    strict = False   # inside gradcheck / compare_gradients: float(t) of a tensor that
+                     # requires grad raises, since the number would leave the graph unseen
 
 
 _state = _ThreadState()
@@ -124,6 +127,20 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
+def increment_version(*tensors, where=None):
+    """Tell the engine that the arrays of ``tensors`` were changed in place just now.
+
+    For code that writes into ``t.numpy()`` directly (an optimizer step, say): a recorded op
+    that saved these values for its backward then refuses to run on the changed ones, as
+    it does after ``t += ...``. (PyTorch: ``torch.autograd.graph.increment_version``.)
+    ``where`` names the line of user code responsible; by default, the caller's.
+    """
+    if where is None:
+        where = anomaly.user_frame()
+    for t in tensors:
+        versions.note_write(t._data, where)
+
+
 def current_scope():
     """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
     return _state.scope
@@ -139,17 +156,17 @@ def _store_grad(tensor, grad, taken):
     """
     if isinstance(grad, Tensor):
         # create_graph=True: keep the gradient's own graph, and add out of place to keep it
-        grad = grad.to(tensor.data.dtype)
+        grad = grad.to(tensor._data.dtype)
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
     elif tensor.grad is None:
         adoptable = (grad.base is None and grad.flags.writeable and id(grad) not in taken
-                     and grad.dtype == tensor.data.dtype)
+                     and grad.dtype == tensor._data.dtype)
         if not adoptable:
-            grad = np.array(grad, dtype=tensor.data.dtype, copy=True)
+            grad = np.array(grad, dtype=tensor._data.dtype, copy=True)
         taken.add(id(grad))
         tensor.grad = Tensor._wrap(grad)
     else:
-        tensor.grad.data += grad
+        tensor.grad._data += grad
 
 
 def _seed(root, gradient, caller):
@@ -159,22 +176,22 @@ def _seed(root, gradient, caller):
             f"{caller}: this tensor does not require grad and has no graph; make sure some "
             "input was created with requires_grad=True and that you are not inside no_grad()")
     if gradient is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"{caller}: the tensor has shape {root.shape}, not a single element; pass "
                 "gradient= (an array of that shape), or reduce it first, e.g. loss.sum()")
-        if not math.isfinite(root.data.item()):
+        if not math.isfinite(root._data.item()):
             warnings.warn(
-                f"{caller}: the loss is {root.data.item()}, so every gradient will be NaN too. "
+                f"{caller}: the loss is {root._data.item()}, so every gradient will be NaN too. "
                 "To find the op that produced it, run the forward pass inside "
                 "`with tg.detect_anomaly():`; to find why training blows up, try "
                 "nn.diagnose(model, loss_fn, X, y)", RuntimeWarning, stacklevel=3)
-        return np.ones(root.shape, dtype=root.data.dtype)
-    seed = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        return np.ones(root.shape, dtype=root._data.dtype)
+    seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
     if seed.shape != root.shape:
         raise ValueError(
             f"{caller}: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
-    return np.array(seed, dtype=root.data.dtype, copy=True)   # never the caller's own array
+    return np.array(seed, dtype=root._data.dtype, copy=True)   # never the caller's own array
 
 
 def backward(root, gradient=None, retain_graph=None, create_graph=False):
@@ -230,9 +247,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
                                "outputs; pass allow_unused=True to get None for it")
         if g is not None and not isinstance(g, Tensor):
-            g = Tensor(np.array(g, dtype=t.data.dtype, copy=True))
+            g = Tensor(np.array(g, dtype=t._data.dtype, copy=True))
         elif g is not None:
-            g = g.to(t.data.dtype)
+            g = g.to(t._data.dtype)
         results.append(g)
     return tuple(results)
 
@@ -242,7 +259,7 @@ def gradients(root, tensors):
 
     ``root`` must have one element; the graph is kept (as with ``retain_graph=True``).
     """
-    seed = np.ones(root.shape, dtype=root.data.dtype)
+    seed = np.ones(root.shape, dtype=root._data.dtype)
     return _gradients_of([(root, seed)], tensors, True, False)
 
 
@@ -272,7 +289,7 @@ def _run_hooks(tensor, grad, create_graph):
                                  f"of shape {result.shape} for a tensor of shape {tensor.shape}")
             as_tensor = result
     # a replacement may be an array the hook's author still holds: never adopt it as .grad
-    return as_tensor if create_graph else np.array(as_tensor.data)
+    return as_tensor if create_graph else np.array(as_tensor._data)
 
 
 def _backward_recorded(op, grad):
@@ -333,17 +350,19 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
                 f"backward: the graph through {type(op).__name__} was released by an earlier "
                 "backward(); pass retain_graph=True to the first backward() call if you need "
                 "to go through the same graph twice")
+        if versions.state.last > tensor._seq:   # something changed in place after this op ran
+            versions.check_saved(op, tensor._seq)
         input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
         if anomaly.ACTIVE:
             anomaly.check_backward(op, grad, input_grads)
         for parent, parent_grad in zip(op.inputs, input_grads):
-            if parent_grad is None or not parent.requires_grad:
+            if parent_grad is None or not parent._requires_grad:
                 continue
             arrive(parent, parent_grad)
         if not retain_graph:   # its saved arrays are not needed again: free them now
             op.release()
             for parent in op.inputs:
-                if parent._op is not None and parent.data.nbytes >= LIGHTEN_MIN_BYTES:
+                if parent._op is not None and parent._data.nbytes >= LIGHTEN_MIN_BYTES:
                     op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
                     break
     for tensor in leaves:
@@ -369,11 +388,11 @@ def _lighten(tensor, ghosts):
     user's own references to intermediate tensors are not touched. ``ghosts`` makes one
     stand-in per tensor within a backward pass.
     """
-    if tensor._op is None or tensor.data.nbytes < LIGHTEN_MIN_BYTES:
+    if tensor._op is None or tensor._data.nbytes < LIGHTEN_MIN_BYTES:
         return tensor
     ghost = ghosts.get(id(tensor))
     if ghost is None:
-        key = (tensor.data.shape, tensor.data.dtype)
+        key = (tensor._data.shape, tensor._data.dtype)
         data = _STAND_INS.get(key)
         if data is None:   # made once per shape: a training loop meets the same ones again
             if len(_STAND_INS) >= 256:

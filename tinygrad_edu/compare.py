@@ -163,12 +163,12 @@ def compare_gradients(loss_fn, params, hand_grads, rtol=None, atol=None):
         raise TypeError(
             f"compare_gradients: loss_fn returned {type(loss).__name__}, not a Tensor, so the "
             "graph was lost on the way; look for float(), np.asarray() or .item() in it")
-    if loss.data.size != 1:
+    if loss._data.size != 1:
         raise ValueError(f"compare_gradients: loss_fn must return one number, got shape "
                          f"{loss.shape}; take the mean or sum of the loss")
     if loss.requires_grad:
         loss.backward()
-    true = {name: (t.grad.data if t.grad is not None else np.zeros(t.shape))
+    true = {name: (t.grad._data if t.grad is not None else np.zeros(t.shape))
             for name, t in tensors.items()}
     global_scale = max((float(np.max(np.abs(g))) for g in true.values() if g.size), default=0.0)
     comparisons = {name: _compare_one(name, true[name], hand_grads.get(name), global_scale,

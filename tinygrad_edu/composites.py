@@ -14,6 +14,19 @@ from . import ops
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 
+def _correction(unbiased, correction, name):
+    """PyTorch's two spellings of Bessel's correction: ``unbiased=`` (bool) or ``correction=``."""
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}: give unbiased= or correction=, not both")
+    if unbiased is not None:
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{name}: unbiased must be True or False, got {unbiased!r} (the "
+                            f"second positional argument is unbiased, as in PyTorch; for "
+                            f"keepdim write keepdim=True)")
+        return int(unbiased)
+    return 1 if correction is None else correction
+
+
 def _pick_axis(axis, dim):
     """Methods take numpy's ``axis``; PyTorch's ``dim`` is accepted as another name for it."""
     return dim if dim is not None else axis
@@ -86,17 +99,48 @@ class Composites:
 
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
-        """Smallest element over ``axis``: -max(-x). With ``dim=``, ``(values, indices)``."""
+        """Smallest element: over all of them, or along ``dim`` as ``(values, indices)``.
+
+        As in PyTorch: ``x.min()`` is one value, ``x.min(1)`` (or ``dim=1``) a named tuple
+        of the smallest values and their positions. ``amin`` gives values over any axes.
+        """
         keepdims = bool(keepdim or keepdims)
-        if dim is not None:
-            return MaxResult(self.min(dim, keepdims), self.argmin(dim, keepdims))
-        return -((-self).max(axis, keepdims))
+        axis = _pick_axis(axis, dim)
+        if isinstance(axis, type(self)):   # x.min(y): the elementwise minimum, as in PyTorch
+            return self.minimum(axis)
+        if axis is None:
+            return self.amin(keepdims=keepdims)
+        if not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"min: dim must be one int (PyTorch's min(dim) returns the values "
+                            f"and their indices along one axis), got {axis!r}; for several "
+                            f"axes at once use amin(dim={axis!r})")
+        return MaxResult(self.amin(axis, keepdims), self.argmin(axis, keepdims))
+
+
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Smallest value over ``axis`` (an int, a tuple, or None): -max(-x) for floats."""
+        keepdims = bool(keepdim or keepdims)
+        axis = _pick_axis(axis, dim)
+        if self.dtype.kind != "f":
+            # no gradient to keep, and -x overflows at the integer type's minimum
+            axis = ops.normalize_axis(axis, self.shape, "min")
+            if self.numel() == 0:
+                raise ValueError(f"min: the tensor of shape {self.shape} is empty")
+            return self._wrap(np.amin(self.numpy(), axis=axis, keepdims=keepdims))
+        return -((-self).amax(axis, keepdims))
 
 
     def minimum(self, other):
-        """Elementwise minimum: -max(-x, -y)."""
+        """Elementwise minimum: -max(-x, -y) for floats (exact, as negation is)."""
+        other = self._operand(other)
+        if self.dtype.kind != "f" and other.dtype.kind != "f":
+            # integers have no gradient, and -x overflows at the type's minimum
+            try:
+                return self._wrap(np.minimum(self.numpy(), other.numpy()))
+            except ValueError:
+                pass   # shapes that do not broadcast: the error below names them
         try:
-            return -((-self).maximum(-self._operand(other)))
+            return -((-self).maximum(-other))
         except ValueError as error:   # name the op the user called, not the one inside
             raise ValueError(str(error).replace("maximum", "minimum", 1)) from None
 
@@ -104,25 +148,42 @@ class Composites:
     def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Average over ``axis``: the sum divided by the number of elements summed."""
         axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "mean")
-        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        count = self._data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
         if count == 0:
             raise ValueError(f"mean: nothing to average in a tensor of shape {self.shape}")
         return self.sum(axis, bool(keepdim or keepdims)) / count
 
 
-    def var(self, axis=None, keepdims=False, correction=1, *, dim=None, keepdim=None):
+    def var(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
         """Variance over ``axis``: sum((x - mean)^2) / (n - correction).
 
-        ``correction=1`` (the default, as in PyTorch) is the unbiased sample variance;
-        ``correction=0`` is numpy's default ``np.var``.
+        As in PyTorch: ``correction=1`` (the default) is the unbiased sample variance,
+        ``correction=0`` numpy's default ``np.var``; ``unbiased=False`` (PyTorch's older
+        spelling, also the second positional argument) means ``correction=0``.
         """
+        correction = _correction(unbiased, correction, "var")
         axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "var")
-        count = self.data.size if axis is None else int(np.prod([self.shape[a] for a in axis]))
+        count = self.numel() if axis is None else int(np.prod([self.shape[a] for a in axis]))
         if count - correction <= 0:
             raise ValueError(f"var: {count} element(s) with correction={correction} leave "
                              "nothing to divide by")
         deviation = self - self.mean(axis, keepdims=True)
         return (deviation * deviation).sum(axis, bool(keepdim or keepdims)) / (count - correction)
+
+
+    def std(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
+        """Standard deviation over ``axis``: the square root of ``var`` (same arguments).
+
+        Where the variance is 0 (equal values, or a single one with ``correction=0``) the
+        gradient is taken as 0, as in PyTorch: the square root's slope there is infinite,
+        but the variance cannot move in any direction that would use it.
+        """
+        var = self.var(axis, unbiased, keepdims, correction=correction, dim=dim,
+                       keepdim=keepdim)
+        positive = var > 0   # a bool tensor: no gradient
+        return var.where(positive, 1.0).sqrt().where(positive, 0.0)
 
 
     def leaky_relu(self, slope=0.01):
@@ -135,7 +196,7 @@ class Composites:
         axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "logsumexp")
         # shift by the max so exp never overflows; the shift is a constant (detached) because
         # m + log(sum(e^(x-m))) equals log(sum(e^x)) for any m, so its gradient cancels out
-        m = self.data.max(axis=axis, keepdims=True)
+        m = self._data.max(axis=axis, keepdims=True)
         m = self._wrap(np.where(np.isfinite(m), m, 0))
         result = (self - m).exp().sum(axis, keepdims=True).log() + m
         if keepdim or keepdims:
@@ -149,7 +210,7 @@ class Composites:
         if self.ndim == 0:
             return self.log_softmax(axis=axis).exp()
         # e^(x - max) / sum e^(x - max); the shift is a constant, so .detach() is exact
-        shifted = self - self.max(axis=axis, keepdims=True).detach()
+        shifted = self - self.amax(axis=axis, keepdims=True).detach()
         e = shifted.exp()
         return e / e.sum(axis=axis, keepdims=True)
 

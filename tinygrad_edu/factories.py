@@ -22,7 +22,7 @@ def manual_seed(seed):
 def _as_array(data, dtype=None):
     """Turn Tensor/array/Python data into an ndarray following the dtype rules above."""
     if isinstance(data, Factories):   # a Tensor (Factories is one of its base classes)
-        data = data.data
+        data = data._data
     if isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data) if dtype is None else np.asarray(data).astype(dtype, copy=False)
     else:

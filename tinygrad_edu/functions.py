@@ -23,7 +23,7 @@ def _t(x):
 
 def tensor(data, dtype=None, requires_grad=False, name=None):
     """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
-    array = data.data if isinstance(data, Tensor) else data
+    array = data._data if isinstance(data, Tensor) else data
     return Tensor(np.array(array, copy=True) if isinstance(array, np.ndarray) else array,
                   requires_grad=requires_grad, dtype=dtype, name=name)
 

@@ -33,7 +33,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         inputs = [inputs]
     # floating tensors become float64 copies; integer and boolean ones (indices, masks) keep
     # their dtype, since casting them would turn an index into a float
-    inputs = [Tensor(x.data.astype(np.float64 if x.dtype.kind == "f" else x.dtype),
+    inputs = [Tensor(x._data.astype(np.float64 if x.dtype.kind == "f" else x.dtype),
                      requires_grad=x.requires_grad, name=x.name)
               if isinstance(x, Tensor) else x for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
@@ -45,26 +45,26 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
     rng = np.random.default_rng(seed)
-    weights = np.ones(out.shape) if out.data.size == 1 else rng.uniform(0.5, 1.5, out.shape)
+    weights = np.ones(out.shape) if out._data.size == 1 else rng.uniform(0.5, 1.5, out.shape)
 
     def scalar(result):
-        return float(np.sum(result.data.astype(np.float64) * weights))
+        return float(np.sum(result._data.astype(np.float64) * weights))
 
     if out.requires_grad:
         out.backward(gradient=weights)
 
     for i in checked:
         x = inputs[i]
-        analytic = x.grad.data if x.grad is not None else np.zeros_like(x.data)
-        numeric = np.zeros_like(x.data)
+        analytic = x.grad._data if x.grad is not None else np.zeros_like(x._data)
+        numeric = np.zeros_like(x._data)
         for index in np.ndindex(x.shape):
-            original = x.data[index]
+            original = x._data[index]
             with no_grad():
-                x.data[index] = original + eps
+                x._data[index] = original + eps
                 upper = scalar(fn(*inputs))
-                x.data[index] = original - eps
+                x._data[index] = original - eps
                 lower = scalar(fn(*inputs))
-            x.data[index] = original
+            x._data[index] = original
             numeric[index] = (upper - lower) / (2 * eps)
         bad = np.abs(analytic - numeric) > atol + rtol * np.abs(numeric)
         bad |= np.isnan(analytic) != np.isnan(numeric)

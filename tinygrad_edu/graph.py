@@ -64,9 +64,9 @@ def _collect(root):
 
 def _gradients(root, tensors):
     """d root / d tensor for every tensor, as {id: array}; None where it cannot be known."""
-    if root.requires_grad and root.data.size == 1 and not _released(tensors):
+    if root.requires_grad and root._data.size == 1 and not _released(tensors):
         return autograd.gradients(root, tensors)
-    return {id(t): t.grad.data for t in tensors if t.grad is not None}
+    return {id(t): t.grad._data for t in tensors if t.grad is not None}
 
 
 def _released(tensors):
@@ -101,7 +101,7 @@ def draw_graph(root, clusters=True, show_grads=True):
         if tensor._op is None:
             kind = "parameter" if tensor.requires_grad else "constant"
             title = tensor.name or _leaf_title(tensor)
-            label = f"{title}\\n{_describe(tensor.data)}{note}"
+            label = f"{title}\\n{_describe(tensor._data)}{note}"
             color = highlight or (PARAMETER_COLOR if kind == "parameter" else CONSTANT_COLOR)
             attrs = {"shape": "box", "fillcolor": color}
             # a leaf sits in the module box of the ops that use it, if they all share one
@@ -110,7 +110,7 @@ def draw_graph(root, clusters=True, show_grads=True):
         else:
             op = tensor._op
             name = f" {tensor.name}" if tensor.name else ""
-            label = f"{type(op).__name__}{name}\\n{_describe(tensor.data)}{note}"
+            label = f"{type(op).__name__}{name}\\n{_describe(tensor._data)}{note}"
             attrs = {"shape": "ellipse", "fillcolor": highlight or OP_COLOR}
             scope = getattr(op, "scope", ())
             for parent in op.inputs:
@@ -129,13 +129,13 @@ def draw_graph(root, clusters=True, show_grads=True):
 
 def _is_number(tensor):
     """A constant single number, such as the 2.0 of ``x * 2.0``."""
-    return tensor._op is None and not tensor.requires_grad and tensor.data.size == 1
+    return tensor._op is None and not tensor.requires_grad and tensor._data.size == 1
 
 
 def _leaf_title(tensor):
     """An unnamed leaf: its value if it is a single number, else what kind of leaf it is."""
-    if not tensor.requires_grad and tensor.data.size == 1:
-        return f"constant {tensor.data.item():.4g}"
+    if not tensor.requires_grad and tensor._data.size == 1:
+        return f"constant {tensor._data.item():.4g}"
     return "leaf" if tensor.requires_grad else "data"
 
 

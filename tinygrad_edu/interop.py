@@ -28,7 +28,7 @@ def _tensors(values):
 
 
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 # ufunc -> Tensor operation; all differentiable
@@ -125,7 +125,7 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
 
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
     _no_extras("std", dtype=dtype, out=out, **extras)
-    return _tensors([a])[0].var(axis=axis, keepdims=keepdims, correction=ddof).sqrt()
+    return _tensors([a])[0].std(axis=axis, keepdims=keepdims, correction=ddof)
 
 
 def _where(condition, x=None, y=None):
@@ -197,7 +197,7 @@ def _squeeze(a, axis=None):
 def _expand_dims(a, axis):
     a = _tensors([a])[0]
     return a.unsqueeze(axis) if isinstance(axis, (int, np.integer)) else a.reshape(
-        np.expand_dims(a.data, axis).shape)
+        np.expand_dims(a._data, axis).shape)
 
 
 def _broadcast_to(array, shape, subok=False):
@@ -230,8 +230,8 @@ FUNCTIONS = {
     np.dot: _dot,
     np.sum: _reduction("sum", "sum"),
     np.mean: _reduction("mean", "mean"),
-    np.max: _reduction("max", "max"),
-    np.min: _reduction("min", "min"),
+    np.max: _reduction("amax", "max"),
+    np.min: _reduction("amin", "min"),
     np.var: _var,
     np.std: _std,
     np.where: _where,

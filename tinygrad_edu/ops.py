@@ -230,14 +230,17 @@ class Pow(Primitive):
 
     def backward(self, grad):
         x, y, out = self.x, self.y, self.out
-        # dz/dx = y * x^(y-1) ;  dz/dy = x^y * ln(x)  (taken as 0 where x == 0, as PyTorch does)
+        # dz/dx = y * x^(y-1), taken as 0 where y == 0 (x^0 is constant 1, even at x = 0,
+        #         where the formula would give 0 * inf) ;
+        # dz/dy = x^y * ln(x), taken as 0 where x == 0 and y >= 0 (the limit of x^y ln x);
+        #         where x == 0 and y < 0 it is inf * -inf = -inf. Both as in PyTorch.
         grad_x = grad_y = None
-        if self.needs_grad[0]:
-            grad_x = unbroadcast(grad * y * np.power(x, y - 1), x.shape)
-        if self.needs_grad[1]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_x = np.log(np.where(x == 0, 1, x))
-            grad_y = unbroadcast(grad * out * log_x, y.shape)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.needs_grad[0]:
+                grad_x = unbroadcast(np.where(y == 0, 0, grad * y * np.power(x, y - 1)), x.shape)
+            if self.needs_grad[1]:
+                log_x = np.log(np.where(np.logical_and(x == 0, y >= 0), 1, x))
+                grad_y = unbroadcast(grad * out * log_x, y.shape)
         return grad_x, grad_y
 
 
@@ -473,10 +476,10 @@ class Max(Primitive):
 
     def forward(self, x, axis=None, keepdims=False):
         self.x, self.axis, self.keepdims = x, axis, keepdims
-        self.out = x.max(axis=axis, keepdims=True)
-        if keepdims:
-            return self.out
-        return self.out.reshape(()) if axis is None else np.squeeze(self.out, axis=axis)
+        out = np.amax(x, axis=axis, keepdims=keepdims)
+        # the maximum with the reduced axes kept (size 1), to compare with x in backward
+        self.out = expand_reduced(out, x.shape, axis, keepdims)
+        return out
 
     def backward(self, grad):
         x = self.x
@@ -546,7 +549,7 @@ class Linear(Primitive):
 def log_softmax(x, axis):
     """x - log(sum(e^x)) along ``axis``, for the forwards of LogSoftmax and CrossEntropy."""
     # shift by the max: e^(x - max) <= 1 never overflows, and the result is the same
-    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted = x - np.amax(x, axis=axis, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
@@ -593,12 +596,13 @@ class CrossEntropy(Primitive):
         per_sample = grad.reshape(-1, 1) if self.reduction == "none" else grad
         if self.reduction == "mean":
             per_sample = per_sample / n
-        # in place on arrays (one result array instead of three); on Tensors, in create_graph
-        # mode, -= and *= simply make new tensors
         grad_x = np.exp(self.log_probs)
-        grad_x -= one_hot
-        grad_x *= per_sample
-        return grad_x, None
+        if isinstance(grad_x, np.ndarray):   # in place: one result array instead of three
+            grad_x -= one_hot
+            grad_x *= per_sample
+            return grad_x, None
+        # Tensors (create_graph): out of place, so that the recorded Exp keeps its result
+        return (grad_x - one_hot) * per_sample, None
 
 
 # ----- shape and indexing -----------------------------------------------------------------
@@ -683,6 +687,30 @@ def _may_repeat(index):
                for p in parts)
 
 
+class SetItem(Primitive):
+    """z = a copy of x with z[index] = y (y broadcast to the selected shape).
+
+    What ``x[index] = y`` records; numpy's indexing rules, as in GetItem.
+    """
+
+    __slots__ = ("index", "x_shape", "y_shape")
+
+    def forward(self, x, y, index):
+        self.index, self.x_shape, self.y_shape = index, x.shape, y.shape
+        out = x.copy() if isinstance(x, np.ndarray) else x.clone()   # Tensors: create_graph
+        out[index] = y
+        return out
+
+    def backward(self, grad):
+        # dz/dx = 1 where x was kept, 0 at [index] (overwritten) ;
+        # dz/dy = 1 at [index]: read grad there, then sum it back to y's shape (broadcast)
+        overwritten = np.zeros(self.x_shape, dtype=bool)
+        overwritten[self.index] = True
+        grad_x = np.where(overwritten, 0, grad)
+        grad_y = unbroadcast(grad[self.index], self.y_shape)
+        return grad_x, grad_y
+
+
 class Cat(Primitive):
     """z = the inputs joined along ``axis`` (all other axes must match)."""
 
@@ -706,5 +734,5 @@ PRIMITIVES = (
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
     Sum, Max, LogSoftmax, CrossEntropy,
     MatMul, Linear,
-    Reshape, Transpose, GetItem, ScatterAdd, Cat,
+    Reshape, Transpose, GetItem, ScatterAdd, SetItem, Cat,
 )

@@ -10,13 +10,13 @@ factories default to float32, Python ints to int64, as in PyTorch. Only floating
 require grad. A Python number combined with a tensor takes the tensor's dtype.
 """
 
-import itertools
 import types
 
 import numpy as np
 
 from . import anomaly
 from . import ops
+from . import versions
 from .composites import Composites, MaxResult, _pick_axis
 from .factories import Factories, _as_array
 
@@ -58,7 +58,7 @@ def _no_broadcast(name, shapes):
             f"trailing axes, which must be equal or 1)")
 
 
-_sequence = itertools.count(1)   # numbers recorded results in the order they were made
+_sequence = versions.sequence   # numbers recorded results (and in-place writes) in order
 _shared_flags = {}   # (True, False) -> the one tuple (True, False) that every op shares
 _NO_PARAMS = types.MappingProxyType({})
 
@@ -77,25 +77,25 @@ def _apply(op_cls, *inputs, **params):
     try:
         if len(inputs) == 2:
             x, y = inputs
-            out = op.forward(x.data, y.data, **params)
-            needs_grad = (x.requires_grad, y.requires_grad)
+            out = op.forward(x._data, y._data, **params)
+            needs_grad = (x._requires_grad, y._requires_grad)
         elif len(inputs) == 1:
-            out = op.forward(inputs[0].data, **params)
-            needs_grad = (inputs[0].requires_grad,)
+            out = op.forward(inputs[0]._data, **params)
+            needs_grad = (inputs[0]._requires_grad,)
         elif len(inputs) == 3:   # Linear with a bias, Where
             x, y, z = inputs
-            out = op.forward(x.data, y.data, z.data, **params)
-            needs_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
+            out = op.forward(x._data, y._data, z._data, **params)
+            needs_grad = (x._requires_grad, y._requires_grad, z._requires_grad)
         else:
-            out = op.forward(*[t.data for t in inputs], **params)
-            needs_grad = tuple([t.requires_grad for t in inputs])
+            out = op.forward(*[t._data for t in inputs], **params)
+            needs_grad = tuple([t._requires_grad for t in inputs])
     except ValueError as error:
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
     if anomaly.ACTIVE:
         anomaly.check_forward(op, inputs, out)
     result = Tensor._wrap(out)
-    if True in needs_grad and _state.enabled and result.data.dtype.kind == "f":
-        result.requires_grad, result._op, result._seq = True, op, next(_sequence)
+    if True in needs_grad and _state.enabled and result._data.dtype.kind == "f":
+        result._requires_grad, result._op, result._seq = True, op, next(_sequence)
         # one shared copy of each flags tuple and of "no params": fewer objects per op that
         # stay alive with the graph, so Python's garbage collector runs less often
         needs_grad = _shared_flags.setdefault(needs_grad, needs_grad)
@@ -106,6 +106,12 @@ def _apply(op_cls, *inputs, **params):
 
 
 _FLOAT32 = np.dtype(np.float32)
+_LEAVES_GRAPH = (
+    "{call} on a tensor that requires grad: the result would be a plain number or array, "
+    "cut off from the graph, so its gradient would be lost without a sign. Keep it a Tensor: "
+    "np.dot(X, t) or X @ t instead of X.dot(t), tg.stack([...]) or tg.cat instead of "
+    "np.array([...]) / np.c_, np.log(t) or t.log() instead of math.log(t). If you only want "
+    "the values, say so: t.detach().numpy() or t.item()")
 _constants = {}   # (type, value, dtype) -> 0-d constant Tensor; see _constant
 
 
@@ -132,11 +138,11 @@ def _promote(x, y):
 
     (numpy would turn int64 with float32 into float64.)
     """
-    x_float, y_float = x.data.dtype.kind == "f", y.data.dtype.kind == "f"
+    x_float, y_float = x._data.dtype.kind == "f", y._data.dtype.kind == "f"
     if x_float and not y_float:
-        return x, Tensor._wrap(y.data.astype(x.data.dtype))
+        return x, Tensor._wrap(y._data.astype(x._data.dtype))
     if y_float and not x_float:
-        return Tensor._wrap(x.data.astype(y.data.dtype)), y
+        return Tensor._wrap(x._data.astype(y._data.dtype)), y
     return x, y
 
 
@@ -154,17 +160,18 @@ class Tensor(Composites, Factories):
     """
 
     # _seq: set on recorded results only (see _apply)
-    __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_seq", "_retains_grad",
-                 "_hooks", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "name", "_op", "_seq", "_retains_grad",
+                 "_hooks", "_base", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self.data = _as_array(data, dtype)
+        self._data = _as_array(data, dtype)
         self.grad = None
-        self.requires_grad = False
+        self._requires_grad = False
         self.name = name
         self._op = None
         self._retains_grad = False
         self._hooks = None
+        self._base = None   # (tensor, rebuild) for a view of another tensor's memory
         if requires_grad:
             self.requires_grad_(True)
 
@@ -172,9 +179,9 @@ class Tensor(Composites, Factories):
     def _wrap(array, requires_grad=False):
         """Make a Tensor around an op's result without re-checking it (the hot path)."""
         t = _new_tensor(Tensor)
-        t.data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad, t._op, t.name, t._hooks = None, None, None, None
-        t.requires_grad = requires_grad and t.data.dtype.kind == "f"
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad, t._op, t.name, t._hooks, t._base = None, None, None, None, None
+        t._requires_grad = requires_grad and t._data.dtype.kind == "f"
         t._retains_grad = False
         return t
 
@@ -182,27 +189,27 @@ class Tensor(Composites, Factories):
 
     @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def dim(self):
         """Number of axes (PyTorch's name for ``ndim``)."""
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self):
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self):
@@ -215,21 +222,59 @@ class Tensor(Composites, Factories):
         return self._op
 
     def numpy(self):
-        """The underlying numpy array (shared, not copied)."""
-        return self.data
+        """The values as a numpy array (shared, not copied: changing one changes the other).
+
+        Unlike PyTorch, this works on a tensor that requires grad too: asking for the values
+        by name is explicit. The array is outside the graph; for code that should keep the
+        gradient, use Tensor operations or numpy functions on the Tensor itself.
+        """
+        return self._data
+
+    @property
+    def data(self):
+        """The values as a new Tensor outside the graph, sharing memory with this one.
+
+        As in PyTorch: ``p.data`` has ``requires_grad=False`` and no history, and changing it
+        in place changes ``p`` (``p.data -= lr * p.grad``, ``p.data.zero_()``). Assigning
+        ``p.data = values`` replaces the values (any shape). Prefer ``with tg.no_grad():``
+        and ``p -= lr * p.grad``, which backward can check. ``p.numpy()`` gives the array.
+        """
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, values):
+        array = _as_array(values)
+        versions.note_write(self._data)   # ops that saved the old values must not run
+        self._data = array
+
+    @property
+    def requires_grad(self):
+        """Whether gradients are computed for this tensor (only floating tensors may)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
 
     def item(self):
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be turned into a number, "
                              f"this one has shape {self.shape}")
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        # numpy turns a Tensor into a plain array here (ndarray.dot(t), np.array([t, u]),
+        # np.c_[...]); for a tensor that requires grad that would drop its gradient unseen
+        if self._requires_grad:
+            raise TypeError(_LEAVES_GRAPH.format(call="numpy turned a Tensor into a plain array "
+                                                      "(e.g. ndarray.dot(t), np.array([t, ...]), "
+                                                      "np.c_[t, ...], np.mean([t, ...]))"))
+        array = self._data if dtype is None else self._data.astype(dtype)
+        return array.copy() if copy and array is self._data else array
 
     # numpy functions on Tensors (np.exp(t), np.dot(a, t), ...) become Tensor operations:
     # see interop.py
@@ -240,10 +285,10 @@ class Tensor(Composites, Factories):
         return interop.array_function(func, args, kwargs)
 
     def __repr__(self):
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = np.array2string(self._data, separator=", ", prefix="tensor(")
         extras = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extras += f", dtype={self.data.dtype}"
+        if self._data.dtype not in (np.float32, np.int64, np.bool_):
+            extras += f", dtype={self._data.dtype}"
         if self.name is not None:
             extras += f", name={self.name!r}"
         if self._op is not None:
@@ -253,20 +298,23 @@ class Tensor(Composites, Factories):
         return f"tensor({body}{extras})"
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                              "use .any() or .all()")
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self):
+        if self._requires_grad and _state.strict:
+            raise TypeError(_LEAVES_GRAPH.format(call="float(t), or a math.* function (math.log, "
+                                                      "math.exp, ...) on a Tensor"))
         return float(self.item())
 
     def __int__(self):
@@ -277,21 +325,116 @@ class Tensor(Composites, Factories):
     # ----- graph handling ----------------------------------------------------------------
 
     def requires_grad_(self, requires_grad=True):
-        """Set ``requires_grad`` in place and return self; only floating tensors may."""
-        if requires_grad and self.data.dtype.kind != "f":
+        """Set ``requires_grad`` in place and return self; only floating tensors may.
+
+        Only a leaf's flag can be changed: a result of recorded ops requires grad because
+        its inputs do (use ``.detach()`` for a copy outside the graph), as in PyTorch.
+        """
+        if requires_grad and self._data.dtype.kind != "f":
             raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
-                            f"this one is {self.data.dtype}; convert it first, e.g. t.float()")
-        self.requires_grad = bool(requires_grad)
+                            f"this one is {self._data.dtype}; convert it first, e.g. t.float()")
+        if self._op is not None and not requires_grad:
+            raise RuntimeError("requires_grad: only a leaf tensor's flag can be changed; this one "
+                               f"was computed by {type(self._op).__name__}. Use t.detach() for "
+                               "its values outside the graph")
+        self._requires_grad = bool(requires_grad)
         return self
+
+    def clone(self):
+        """A copy with its own memory that stays in the graph (the gradient passes through)."""
+        if self._data.dtype.kind == "f":
+            return _apply(ops.Cast, self, dtype=self._data.dtype)   # astype copies
+        return Tensor._wrap(self._data.copy())
+
+    # ----- in-place operations (inplace.py explains what they record) ---------------------
+
+    def __iadd__(self, other):
+        return inplace.add(self, other, name="+=")
+
+    def __isub__(self, other):
+        return inplace.sub(self, other, name="-=")
+
+    def __imul__(self, other):
+        return inplace.mul(self, other, name="*=")
+
+    def __itruediv__(self, other):
+        return inplace.div(self, other, name="/=")
+
+    def __ipow__(self, other):
+        return inplace.pow(self, other, name="**=")
+
+    def add_(self, other, alpha=1):
+        """self += alpha * other, in place; returns self (``p.data.add_(g, alpha=-lr)``)."""
+        if isinstance(alpha, Tensor) and not isinstance(other, Tensor):
+            other, alpha = alpha, other   # PyTorch's old add_(alpha, other) spelling
+        return inplace.add(self, other, alpha)
+
+    def sub_(self, other, alpha=1):
+        """self -= alpha * other, in place; returns self."""
+        return inplace.sub(self, other, alpha)
+
+    def mul_(self, other):
+        return inplace.mul(self, other)
+
+    def div_(self, other):
+        return inplace.div(self, other)
+
+    def pow_(self, exponent):
+        return inplace.pow(self, exponent)
 
     def zero_(self):
         """Set every element to zero in place (e.g. ``w.grad.zero_()``); returns self."""
-        self.data[...] = 0
-        return self
+        return inplace.fill(self, 0, name="zero_")
+
+    def fill_(self, value):
+        """Set every element to ``value`` in place; returns self."""
+        return inplace.fill(self, value)
+
+    def copy_(self, source):
+        """Replace the values by ``source``'s (broadcast to this shape), in place."""
+        return inplace.copy(self, source)
+
+    def clamp_(self, min=None, max=None):
+        """Clamp every element into [min, max] in place; returns self."""
+        return inplace.clamp(self, min, max)
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return inplace.unary(self, "neg_", "__neg__")
+
+    def exp_(self):
+        return inplace.unary(self, "exp_", "exp")
+
+    def log_(self):
+        return inplace.unary(self, "log_", "log")
+
+    def sqrt_(self):
+        return inplace.unary(self, "sqrt_", "sqrt")
+
+    def abs_(self):
+        return inplace.unary(self, "abs_", "abs")
+
+    def tanh_(self):
+        return inplace.unary(self, "tanh_", "tanh")
+
+    def sigmoid_(self):
+        return inplace.unary(self, "sigmoid_", "sigmoid")
+
+    def relu_(self):
+        return inplace.unary(self, "relu_", "relu")
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Fill in place with samples of N(mean, std^2) (seeded by ``tg.manual_seed``)."""
+        return self.copy_(Tensor.randn(*self.shape, dtype=self.dtype) * std + mean)
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Fill in place with samples uniform on [a, b) (seeded by ``tg.manual_seed``)."""
+        return self.copy_(Tensor.uniform(*self.shape, low=a, high=b, dtype=self.dtype))
 
     def detach(self):
         """A new leaf sharing this tensor's data, with no graph and no gradient."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self._data)
 
     def retain_grad(self):
         """Keep ``.grad`` of this intermediate tensor after backward (leaves always keep it)."""
@@ -334,7 +477,7 @@ class Tensor(Composites, Factories):
         if isinstance(other, Tensor):
             return other
         # numbers are "weak", as in PyTorch: float32 * 0.5 stays float32
-        dtype = self.data.dtype
+        dtype = self._data.dtype
         if type(other) is float:   # the common case (x * 0.5, x - 1.0), first
             return _constant(other, dtype if dtype.kind == "f" else _FLOAT32)
         if isinstance(other, (int, float, np.number, np.bool_)):  # Python bool is an int
@@ -350,7 +493,7 @@ class Tensor(Composites, Factories):
         """Apply a binary op to (self, other), or (other, self) when ``reverse``."""
         if type(other) is not Tensor:
             other = self._operand(other)
-        if self.data.dtype.kind != other.data.dtype.kind:
+        if self._data.dtype.kind != other._data.dtype.kind:
             return _apply(op, *_promote(other, self) if reverse else _promote(self, other))
         return _apply(op, other, self) if reverse else _apply(op, self, other)
 
@@ -380,7 +523,7 @@ class Tensor(Composites, Factories):
 
     def _divide(self, other, reverse):
         # true division of integers gives floats: float32, as in PyTorch (numpy: float64)
-        if self.data.dtype.kind != "f" and other.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f" and other._data.dtype.kind != "f":
             return self.float()._binary(ops.Div, other.float(), reverse)
         return self._binary(ops.Div, other, reverse)
 
@@ -404,9 +547,12 @@ class Tensor(Composites, Factories):
 
     def _compare(self, ufunc, other):
         # comparisons give bool tensors: they are not differentiable and record nothing
-        other = self._operand(other)
         try:
-            return Tensor._wrap(ufunc(self.data, other.data))
+            other = self._operand(other)
+        except TypeError:   # not numbers (e.g. pytest.approx): let the other side answer
+            return NotImplemented
+        try:
+            return Tensor._wrap(ufunc(self._data, other._data))
         except ValueError:
             raise ValueError(_no_broadcast(ufunc.__name__,
                                            f"{self.shape} and {other.shape}")) from None
@@ -508,10 +654,22 @@ class Tensor(Composites, Factories):
         With PyTorch's keyword ``dim=`` it returns ``(values, indices)`` as ``torch.max`` does.
         """
         keepdims = bool(keepdim or keepdims)
-        if dim is not None:
-            return MaxResult(self.max(dim, keepdims), self.argmax(dim, keepdims))
-        axis = ops.normalize_axis(axis, self.shape, "max")
-        if self.data.size == 0:
+        axis = _pick_axis(axis, dim)
+        if isinstance(axis, Tensor):   # x.max(y): the elementwise maximum, as in PyTorch
+            return self.maximum(axis)
+        if axis is None:
+            return self.amax(keepdims=keepdims)
+        _one_dim(axis, "max", "amax")
+        return MaxResult(self.amax(axis, keepdims), self.argmax(axis, keepdims))
+
+    def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Largest value over ``axis`` (an int, a tuple, or None for all); values only.
+
+        Tied maxima share the gradient equally. (``max`` with a dim also gives the indices.)
+        """
+        keepdims = bool(keepdim or keepdims)
+        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "max")
+        if self._data.size == 0:
             raise ValueError(f"max: the tensor of shape {self.shape} is empty")
         return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
 
@@ -519,7 +677,8 @@ class Tensor(Composites, Factories):
         """Same elements in a new shape; one axis may be -1. Accepts ``(2, 3)`` or ``2, 3``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _apply(ops.Reshape, self, shape=tuple(shape))
+        out = _apply(ops.Reshape, self, shape=tuple(shape))
+        return inplace.set_view(out, self, inplace.rebuild_from_reshape)
 
     view = reshape
 
@@ -532,28 +691,43 @@ class Tensor(Composites, Factories):
                              f"of a tensor of shape {self.shape}")
         # out-of-range and repeated axes raise here, rather than wrapping around silently
         axes = ops.normalize_axis(axes, self.shape, "permute")
-        return _apply(ops.Transpose, self, axes=axes)
+        out = _apply(ops.Transpose, self, axes=axes)
+        return inplace.set_view(out, self, inplace.rebuild_from_axes(axes))
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        elif isinstance(index, list):
-            index = np.asarray(index)
+        """Indexing as in PyTorch: ints, slices, None, ..., integer arrays, boolean masks.
+
+        Where PyTorch and numpy differ, PyTorch's rule holds: an int next to an index array
+        selects first (``x[1, :, idx]`` on (2, 5, 6) with 3 indices is (5, 3); numpy: (3, 5)).
+        A result that shares memory (slices, ints) is a view: changing it changes ``self``.
+        """
+        index = _plain_index(index)
+        first, rest = _split_index(index)
+        if first is not None:
+            return self[first][rest]
         try:
-            return _apply(ops.GetItem, self, index=index)
+            out = _apply(ops.GetItem, self, index=index)
         except IndexError as error:
             raise IndexError(f"getitem: {error} (tensor shape {self.shape})") from None
+        return inplace.set_view(out, self, inplace.rebuild_from_index(index))
+
+    def __setitem__(self, index, value):
+        """``x[index] = value`` changes ``x`` in place (see ``add_`` for what is recorded)."""
+        index = _plain_index(index)
+        first, rest = _split_index(index)
+        if first is not None:   # PyTorch's rule (see __getitem__): through the view x[first]
+            self[first][rest] = value
+            return
+        inplace.setitem(self, index, value)
 
     def to(self, dtype):
         """A copy in ``dtype``; float-to-float conversions keep the graph."""
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         if dtype.kind == "f":
             return _apply(ops.Cast, self, dtype=dtype)
-        return Tensor._wrap(self.data.astype(dtype))
+        return Tensor._wrap(self._data.astype(dtype))
 
     astype = to
 
@@ -577,7 +751,7 @@ class Tensor(Composites, Factories):
     @property
     def T(self):
         """The tensor with its axes reversed (the transpose of a matrix)."""
-        return _apply(ops.Transpose, self, axes=tuple(range(self.ndim))[::-1])
+        return self.permute(tuple(range(self.ndim))[::-1])
 
     def where(self, condition, other):
         """``self`` where ``condition`` holds, else ``other`` (PyTorch's ``x.where(c, y)``)."""
@@ -604,7 +778,7 @@ class Tensor(Composites, Factories):
         (divided by N for the mean). ``nn.CrossEntropyLoss`` checks the labels and calls this.
         """
         labels = labels if isinstance(labels, Tensor) else Tensor(labels)
-        x, y = self.data, labels.data
+        x, y = self._data, labels._data
         if x.ndim != 2 or y.shape != x.shape[:1] or y.dtype.kind not in "iu":
             raise ValueError(f"cross_entropy: needs logits (N, C) and integer labels (N,), got "
                              f"shapes {x.shape} and {y.shape} ({y.dtype})")
@@ -623,7 +797,7 @@ class Tensor(Composites, Factories):
         What ``nn.Linear`` computes; ``bias`` may be None.
         """
         weight = self._operand(weight)
-        x, w = self.data, weight.data
+        x, w = self._data, weight._data
         if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
             raise ValueError(f"linear: input of shape {self.shape} does not fit weight of shape "
                              f"{weight.shape}: the input's last axis must equal the weight's "
@@ -631,7 +805,7 @@ class Tensor(Composites, Factories):
         if bias is None:
             return _apply(ops.Linear, self, weight)
         bias = self._operand(bias)
-        if bias.data.shape != w.shape[:1]:
+        if bias._data.shape != w.shape[:1]:
             raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                              f"{weight.shape}: it needs shape ({weight.shape[0]},)")
         return _apply(ops.Linear, self, weight, bias)
@@ -639,25 +813,25 @@ class Tensor(Composites, Factories):
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the largest element along ``axis`` (int64, no gradient)."""
         axis = _pick_axis(axis, dim)
-        return Tensor._wrap(np.argmax(self.data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        return Tensor._wrap(np.argmax(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the smallest element along ``axis`` (int64, no gradient)."""
         axis = _pick_axis(axis, dim)
-        return Tensor._wrap(np.argmin(self.data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        return Tensor._wrap(np.argmin(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
 
     def any(self):
-        return Tensor._wrap(np.any(self.data))
+        return Tensor._wrap(np.any(self._data))
 
     def all(self):
-        return Tensor._wrap(np.all(self.data))
+        return Tensor._wrap(np.all(self._data))
 
     # ----- joining -----------------------------------------------------------------------
 
     @staticmethod
     def cat(tensors, axis=0, *, dim=None):
         """Join tensors along an existing axis; all other axes must match."""
-        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        tensors = _tensor_list(tensors, "cat")
         if not tensors:
             raise ValueError("cat: needs at least one tensor")
         if tensors[0].ndim == 0:
@@ -673,7 +847,7 @@ class Tensor(Composites, Factories):
     @staticmethod
     def stack(tensors, axis=0, *, dim=None):
         """Join same-shaped tensors along a new axis."""
-        tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+        tensors = _tensor_list(tensors, "stack")
         if not tensors:
             raise ValueError("stack: needs at least one tensor")
         shapes = {t.shape for t in tensors}
@@ -687,9 +861,71 @@ class Tensor(Composites, Factories):
         return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
+def _plain_index(index):
+    """An index with Tensors and lists turned into numpy arrays (numpy can't read Tensors)."""
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) if isinstance(i, (Tensor, list)) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray([i._data if isinstance(i, Tensor) else i for i in index])
+    return index
+
+
+def _is_int(part):
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+
+def _is_array(part):
+    return isinstance(part, np.ndarray) and part.ndim > 0
+
+
+def _split_index(index):
+    """``(first, rest)`` where PyTorch's indexing rule differs from numpy's, else (None, None).
+
+    numpy counts an int as an advanced index when an index array is present, so
+    ``x[1, :, idx]`` moves the array's axis to the front; PyTorch applies the int first
+    (basic indexing), then the rest. ``x[first][rest]`` follows PyTorch.
+    """
+    if not isinstance(index, tuple) or not any(_is_int(p) for p in index) or not any(
+            _is_array(p) for p in index):
+        return None, None
+    first, rest = [], []
+    for part in index:
+        if _is_int(part):
+            first.append(part)
+        elif part is None:
+            first.append(None)
+            rest.append(slice(None))
+        elif part is Ellipsis:
+            first.append(Ellipsis)
+            rest.append(Ellipsis)
+        else:   # a slice, an index array, or a mask (which spans mask.ndim axes)
+            span = part.ndim if isinstance(part, np.ndarray) and part.dtype == np.bool_ else 1
+            first.extend([slice(None)] * span)
+            rest.append(part)
+    return tuple(first), tuple(rest)
+
+
+def _one_dim(axis, name, values_only):
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be one int (PyTorch's {name}(dim) returns the values "
+                        f"and their indices along one axis), got {axis!r}; for several axes at "
+                        f"once use {values_only}(dim={axis!r})")
+
+
+def _tensor_list(tensors, name):
+    """``tensors`` as a list of Tensors; a single Tensor is refused, as in PyTorch."""
+    if isinstance(tensors, (Tensor, np.ndarray)):
+        raise TypeError(f"{name}: expects a list or tuple of tensors, got a single "
+                        f"{type(tensors).__name__} of shape {tensors.shape}; write "
+                        f"{name}([a, b], dim=...) (a tensor would be split along its first axis)")
+    return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+
+
 def where(condition, x, y):
     """``x`` where ``condition`` is true, else ``y``; all three broadcast like numpy."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
     if not isinstance(x, Tensor):
@@ -700,7 +936,8 @@ def where(condition, x, y):
 
 _new_tensor = object.__new__
 
-# imported last: both build on Tensor, defined above
+# imported last: they build on Tensor, defined above
 from . import autograd  # noqa: E402
+from . import inplace  # noqa: E402
 from . import interop  # noqa: E402
 from .autograd import _state  # noqa: E402  (one object for the whole run: bind it once)
