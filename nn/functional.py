@@ -10,6 +10,8 @@ wrong shape is the most common silent bug: ``(N,)`` predictions against ``(N, 1)
 would broadcast to an ``(N, N)`` matrix and train on nonsense.
 """
 
+import warnings
+
 import numpy as np
 
 import tinygrad_edu as tg
@@ -81,6 +83,27 @@ def dropout(input, p=0.5, training=True):
 
 
 # ----- loss helpers -----------------------------------------------------------------------
+
+def _legacy_reduction(name, reduction, size_average=None, reduce=None, weight=None):
+    """PyTorch's losses take ``weight`` (some of them) and the deprecated ``size_average`` and
+    ``reduce`` before ``reduction``: ``F.mse_loss(x, y, 'sum')`` passes 'sum' as
+    size_average there. Read the old arguments as PyTorch does, and refuse a weight (not
+    supported yet), so that no positional argument is silently read differently."""
+    if weight is not None:
+        raise TypeError(f"{name}: weight= (per-class or per-element weights) is not supported "
+                        "yet; to pass a reduction write it by keyword: reduction='sum'")
+    if size_average is None and reduce is None:
+        return reduction
+    if isinstance(size_average, str) or isinstance(reduce, str):
+        raise TypeError(f"{name}: got {size_average or reduce!r} in the place of PyTorch's "
+                        "old size_average/reduce arguments; write reduction= by keyword, "
+                        f"e.g. reduction={size_average or reduce!r}")
+    warnings.warn(f"{name}: size_average and reduce are deprecated (as in PyTorch); use "
+                  "reduction='mean', 'sum' or 'none'", UserWarning, stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return ("mean" if size_average else "sum") if reduce else "none"
+
 
 def _check_reduction(reduction, name):
     if reduction not in _REDUCTIONS:
@@ -180,9 +203,10 @@ def _finish(loss, reduction, single):
 
 # ----- losses -----------------------------------------------------------------------------
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error: mean((input - target)^2). input and target must have equal shapes."""
     name = "mse_loss (MSELoss)"
+    reduction = _legacy_reduction(name, reduction, size_average, reduce)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
@@ -190,7 +214,8 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce(diff * diff, reduction)
 
 
-def cross_entropy(input, target, reduction="mean"):
+def cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                  reduction="mean"):
     """Softmax cross-entropy of raw scores: -log softmax(input)[label], averaged over samples.
 
     input: logits (N, C) (or (C,) for one sample), *not* probabilities: do not apply softmax
@@ -199,6 +224,7 @@ def cross_entropy(input, target, reduction="mean"):
     ``log_softmax``, so logits of +-1000 give finite, exact values.
     """
     name = "cross_entropy (CrossEntropyLoss)"
+    reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _as_tensor(target)
@@ -224,12 +250,13 @@ def cross_entropy(input, target, reduction="mean"):
     return loss.reshape(()) if single and reduction == "none" else loss
 
 
-def nll_loss(input, target, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """Negative log-likelihood: -input[i, label_i], for log-probabilities (N, C) and labels (N,).
 
     Use after ``log_softmax``; ``nll_loss(log_softmax(x), y)`` equals ``cross_entropy(x, y)``.
     """
     name = "nll_loss (NLLLoss)"
+    reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _as_tensor(target)
@@ -241,18 +268,6 @@ def nll_loss(input, target, reduction="mean"):
                         "integers: pass target.long()")
     input, target, single = _as_batch(input, target, name)
     return _finish(_pick(input, target, name, input.shape), reduction, single)
-
-
-def _clamped_log(x):
-    """log(x), clamped below at -100 as PyTorch's BCELoss does, with finite gradients.
-
-    Where log(x) would be below -100 (x = 0 in particular) the result is the constant -100,
-    and log is evaluated at a harmless 1 instead of x: log's derivative 1/x would be inf at 0,
-    and inf times the zero gradient of the unused branch is nan.
-    """
-    active = x.numpy() > np.exp(-100.0)
-    safe = tg.where(active, x, 1.0)
-    return tg.where(active, safe.log(), -100.0)
 
 
 def _check_unit_interval(values, name, what, fix):
@@ -271,7 +286,8 @@ def _check_binary_target(target, name):
                          "labels of -1 and +1 become 0 and 1 with (target + 1) / 2")
 
 
-def binary_cross_entropy(input, target, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
     """Binary cross-entropy of probabilities: -(y log p + (1 - y) log(1 - p)), elementwise.
 
     input: probabilities in [0, 1] (e.g. after sigmoid), target: 0/1 (or soft) labels of the
@@ -280,17 +296,19 @@ def binary_cross_entropy(input, target, reduction="mean"):
     accurate for confident predictions.
     """
     name = "binary_cross_entropy (BCELoss)"
+    reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
     _check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
     _check_binary_target(target, name)
     _check_unit_interval(input.numpy(), name, "input must be probabilities in [0, 1]",
                          "apply sigmoid first, or pass the raw scores to BCEWithLogitsLoss")
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
-    return _reduce(loss, reduction)
+    # one op (ops.BinaryCrossEntropy), so that p = 0 or 1 gets PyTorch's large finite slope
+    return _reduce(input.binary_cross_entropy(target), reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
+                                     reduce=None, reduction="mean"):
     """Binary cross-entropy of raw scores x: BCE(sigmoid(x), y), computed stably.
 
     Uses max(x, 0) - x*y + log(1 + e^-|x|), which equals -(y log sigmoid(x) +
@@ -298,6 +316,7 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     +-1e4 give exact, finite values. input and target must have equal shapes.
     """
     name = "binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
+    reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
     _check_reduction(reduction, name)
     x = _float_input(input, name)
     y = _same_shape_target(x, target, name)

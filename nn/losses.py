@@ -32,7 +32,7 @@ class MSELoss(_Loss):
     _name = "MSELoss"
 
     def forward(self, input, target):
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
@@ -45,7 +45,7 @@ class CrossEntropyLoss(_Loss):
     _name = "CrossEntropyLoss"
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.reduction)
+        return F.cross_entropy(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_Loss):
@@ -54,7 +54,7 @@ class NLLLoss(_Loss):
     _name = "NLLLoss"
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.reduction)
+        return F.nll_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
@@ -67,7 +67,7 @@ class BCELoss(_Loss):
     _name = "BCELoss"
 
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, self.reduction)
+        return F.binary_cross_entropy(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -76,4 +76,4 @@ class BCEWithLogitsLoss(_Loss):
     _name = "BCEWithLogitsLoss"
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)

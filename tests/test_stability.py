@@ -190,8 +190,8 @@ def large_batch(seed=0):
 def test_float32_mse_over_a_million_elements_matches_float64(reduction):
     prediction, target = large_batch()
     loss32 = F.mse_loss(Tensor(prediction.astype(np.float32)),
-                        Tensor(target.astype(np.float32)), reduction)
-    loss64 = F.mse_loss(Tensor(prediction), Tensor(target), reduction)
+                        Tensor(target.astype(np.float32)), reduction=reduction)
+    loss64 = F.mse_loss(Tensor(prediction), Tensor(target), reduction=reduction)
     assert loss32.dtype == np.float32
     assert loss32.item() == pytest.approx(loss64.item(), rel=1e-5)
 

@@ -141,6 +141,25 @@ def increment_version(*tensors, where=None):
         versions.note_write(t._data, where)
 
 
+class strict_numbers:
+    """Inside the block, ``float(t)`` (and so ``math.log(t)``, ``math.exp(t)``, ...) of a tensor
+    that requires grad raises instead of giving a number outside the graph.
+
+    ``gradcheck`` and ``compare_gradients`` run the user's function inside it: a forward
+    pass that computes part of the loss with ``math.log`` would otherwise lose that part's
+    gradient, and a correct hand gradient would be reported wrong.
+    """
+
+    def __enter__(self):
+        self.previous = _state.strict
+        _state.strict = True
+        return self
+
+    def __exit__(self, *exc):
+        _state.strict = self.previous
+        return False
+
+
 def current_scope():
     """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
     return _state.scope

@@ -26,6 +26,7 @@ verdict            what it usually means
 
 import numpy as np
 
+from .autograd import strict_numbers
 from .tensor import Tensor
 
 # default relative tolerances by the precision of the hand gradient: float32 code carries
@@ -158,7 +159,8 @@ def compare_gradients(loss_fn, params, hand_grads, rtol=None, atol=None):
                          f"({sorted(params)})")
     tensors = {name: Tensor(np.array(value, dtype=np.float64), requires_grad=True, name=name)
                for name, value in params.items()}
-    loss = loss_fn(**tensors)
+    with strict_numbers():   # float(t), math.log(t) inside loss_fn would drop the graph: raise
+        loss = loss_fn(**tensors)
     if not isinstance(loss, Tensor):
         raise TypeError(
             f"compare_gradients: loss_fn returned {type(loss).__name__}, not a Tensor, so the "

@@ -28,8 +28,15 @@ def _correction(unbiased, correction, name):
 
 
 def _pick_axis(axis, dim):
-    """Methods take numpy's ``axis``; PyTorch's ``dim`` is accepted as another name for it."""
-    return dim if dim is not None else axis
+    """Methods take numpy's ``axis``; PyTorch's ``dim`` is accepted as another name for it.
+
+    An empty list of axes means all of them, as in PyTorch (``x.sum(dim=[])``; numpy would
+    reduce nothing).
+    """
+    axis = dim if dim is not None else axis
+    if isinstance(axis, (tuple, list)) and not axis:
+        return None
+    return axis
 
 
 class Composites:
@@ -86,16 +93,13 @@ class Composites:
 
 
     def squeeze(self, dim=None):
-        """Drop axes of size 1 (only axis ``dim`` if given and of size 1)."""
+        """Drop axes of size 1: all of them, or those of ``dim`` (an int or a tuple) that
+        have size 1 (the others are left alone, as in PyTorch)."""
         if dim is None:
             return self.reshape(tuple(n for n in self.shape if n != 1))
-        if self.ndim == 0:
-            ops.normalize_axis(dim, self.shape, "squeeze")   # only checks dim is 0 or -1
-            return self
-        dim = ops.normalize_axis(dim, self.shape, "squeeze")[0]
-        if self.shape[dim] != 1:
-            return self
-        return self.reshape(self.shape[:dim] + self.shape[dim + 1:])
+        dims = ops.normalize_axis(dim, self.shape, "squeeze")   # 0-d: only 0 or -1, and ()
+        return self.reshape(tuple(n for i, n in enumerate(self.shape)
+                                  if not (i in dims and n == 1)))
 
 
     def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -114,7 +118,7 @@ class Composites:
             raise TypeError(f"min: dim must be one int (PyTorch's min(dim) returns the values "
                             f"and their indices along one axis), got {axis!r}; for several "
                             f"axes at once use amin(dim={axis!r})")
-        return MaxResult(self.amin(axis, keepdims), self.argmin(axis, keepdims))
+        return self._pick_along(self.argmin(axis, keepdims=True), axis, keepdims)
 
 
     def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
@@ -207,6 +211,9 @@ class Composites:
     def softmax(self, axis=-1, *, dim=None):
         """e^x / sum(e^x) along ``axis``; every slice along it sums to 1."""
         axis = _pick_axis(axis, dim)
+        if axis is None or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"softmax: needs one axis to normalise along, got {axis!r} "
+                             "(a softmax over several axes is not a PyTorch operation)")
         if self.ndim == 0:
             return self.log_softmax(axis=axis).exp()
         # e^(x - max) / sum e^(x - max); the shift is a constant, so .detach() is exact

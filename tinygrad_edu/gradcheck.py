@@ -9,7 +9,7 @@ probability 1) at the cost of one backward pass.
 
 import numpy as np
 
-from .autograd import enable_grad, no_grad
+from .autograd import enable_grad, no_grad, strict_numbers
 from .tensor import Tensor
 
 
@@ -40,7 +40,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
 
-    with enable_grad():
+    with enable_grad(), strict_numbers():   # float(t) inside fn would drop the graph: raise
         out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")

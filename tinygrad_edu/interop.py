@@ -114,7 +114,10 @@ def _dot(a, b, out=None):
 def _reduction(method, name):
     def reduce(a, axis=None, dtype=None, out=None, keepdims=False, **extras):
         _no_extras(name, dtype=dtype, out=out, **extras)
-        return getattr(_tensors([a])[0], method)(axis=axis, keepdims=keepdims)
+        a = _tensors([a])[0]
+        if isinstance(axis, tuple) and not axis:   # numpy: reduce over no axis at all
+            return a.clone() if method != "mean" or a.dtype.kind == "f" else a.float()
+        return getattr(a, method)(axis=axis, keepdims=keepdims)
     return reduce
 
 

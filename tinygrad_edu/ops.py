@@ -419,8 +419,9 @@ class Relu(Primitive):
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        # dz/dx = 1 where x > 0, else 0
-        return (grad * (self.x > 0),)
+        # dz/dx = 1 where x > 0, else 0 ;  np.where rather than grad * mask, so that an
+        # infinite grad at a masked point gives 0, not inf * 0 = NaN (as PyTorch)
+        return (np.where(self.x > 0, grad, 0),)
 
 
 class Clip(Primitive):
@@ -434,8 +435,9 @@ class Clip(Primitive):
         return out
 
     def backward(self, grad):
-        # dz/dx = 1 where low <= x <= high, else 0 (the bounds count as inside, like PyTorch)
-        return (grad * self.inside,)
+        # dz/dx = 1 where low <= x <= high, else 0 (the bounds count as inside, like PyTorch;
+        # np.where: an infinite grad outside gives 0, not NaN)
+        return (np.where(self.inside, grad, 0),)
 
 
 class Cast(Primitive):
@@ -487,7 +489,7 @@ class Max(Primitive):
         winners = x == self.out
         count = winners.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
         grad = expand_reduced(grad, x.shape, self.axis, self.keepdims)
-        return (grad * winners / count,)
+        return (np.where(winners, grad / count, 0),)
 
 
 # ----- linear algebra ---------------------------------------------------------------------
@@ -603,6 +605,43 @@ class CrossEntropy(Primitive):
             return grad_x, None
         # Tensors (create_graph): out of place, so that the recorded Exp keeps its result
         return (grad_x - one_hot) * per_sample, None
+
+
+BCE_LOG_FLOOR = -100.0     # BCE's logs are clamped here (PyTorch's BCELoss), so log(0) is finite
+BCE_MIN_DENOMINATOR = 1e-12   # and its slope's denominator p (1 - p) is kept above this
+
+
+def clamped_log(x):
+    """log(x), but never below ``BCE_LOG_FLOOR``: log(0) gives -100, not -inf."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), BCE_LOG_FLOOR)
+
+
+class BinaryCrossEntropy(Primitive):
+    """z = -(y log p + (1 - y) log(1 - p)), elementwise, each log clamped below at -100.
+
+    p: probabilities in [0, 1]; y: targets in [0, 1], of the same shape. Fused, like
+    CrossEntropy, so that a prediction of exactly 0 or 1 still gets a finite value and a
+    gradient that pushes it back (through two clamped logs it would get none).
+    """
+
+    __slots__ = ("p", "y")
+
+    def forward(self, p, y):
+        self.p, self.y = p, y
+        return -(y * clamped_log(p) + (1 - y) * clamped_log(1 - p))
+
+    def backward(self, grad):
+        p, y = self.p, self.y
+        need_p, need_y = self.needs_grad
+        # dz/dp = -y/p + (1 - y)/(1 - p) = (p - y) / (p (1 - p)), the denominator kept at
+        #         least 1e-12 as in PyTorch: p = 0 with y = 1 gives -1e12, not 0 or -inf ;
+        # dz/dy = log(1 - p) - log(p), the logs clamped as in forward
+        grad_p = unbroadcast(grad * (p - y) / np.maximum(p * (1 - p), BCE_MIN_DENOMINATOR),
+                             p.shape) if need_p else None
+        grad_y = unbroadcast(grad * (clamped_log(1 - p) - clamped_log(p)),
+                             y.shape) if need_y else None
+        return grad_p, grad_y
 
 
 # ----- shape and indexing -----------------------------------------------------------------
@@ -732,7 +771,7 @@ class Cat(Primitive):
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
-    Sum, Max, LogSoftmax, CrossEntropy,
+    Sum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,
     Reshape, Transpose, GetItem, ScatterAdd, SetItem, Cat,
 )

@@ -107,7 +107,7 @@ def _apply(op_cls, *inputs, **params):
 
 _FLOAT32 = np.dtype(np.float32)
 _LEAVES_GRAPH = (
-    "{call} on a tensor that requires grad: the result would be a plain number or array, "
+    "{call}: this tensor requires grad, and the result would be a plain number or array, "
     "cut off from the graph, so its gradient would be lost without a sign. Keep it a Tensor: "
     "np.dot(X, t) or X @ t instead of X.dot(t), tg.stack([...]) or tg.cat instead of "
     "np.array([...]) / np.c_, np.log(t) or t.log() instead of math.log(t). If you only want "
@@ -134,15 +134,21 @@ def _constant(value, dtype):
 
 
 def _promote(x, y):
-    """Mixed int/float operands: the integer one takes the float dtype, as in PyTorch.
+    """Operands of different dtypes, made alike as PyTorch does (numpy's rules differ).
 
-    (numpy would turn int64 with float32 into float64.)
+    Mixed int/float: the integer one takes the float dtype (numpy: int64 with float32 gives
+    float64). Same kind, one of them 0-d: the 0-d one takes the other's dtype, as a Python
+    number would (float32 * a 0-d float64 stays float32). Otherwise numpy's promotion.
     """
     x_float, y_float = x._data.dtype.kind == "f", y._data.dtype.kind == "f"
     if x_float and not y_float:
-        return x, Tensor._wrap(y._data.astype(x._data.dtype))
+        return x, y.to(x._data.dtype)
     if y_float and not x_float:
-        return Tensor._wrap(x._data.astype(y._data.dtype)), y
+        return x.to(y._data.dtype), y
+    if x._data.dtype.kind == y._data.dtype.kind and (x._data.ndim == 0) != (y._data.ndim == 0):
+        if x._data.ndim == 0:
+            return x.to(y._data.dtype), y
+        return x, y.to(x._data.dtype)
     return x, y
 
 
@@ -313,12 +319,18 @@ class Tensor(Composites, Factories):
 
     def __float__(self):
         if self._requires_grad and _state.strict:
-            raise TypeError(_LEAVES_GRAPH.format(call="float(t), or a math.* function (math.log, "
-                                                      "math.exp, ...) on a Tensor"))
+            raise TypeError(_LEAVES_GRAPH.format(call="float(t), or a math.* function of a Tensor "
+                                                      "(math.log(t), math.exp(t), ...)"))
         return float(self.item())
 
     def __int__(self):
         return int(self.item())
+
+    def __format__(self, spec):
+        # f"{loss:.4f}" formats the number of a 0-d tensor, as in PyTorch
+        if self._data.ndim == 0:
+            return self._data.item().__format__(spec)
+        return object.__format__(self, spec)
 
     __hash__ = object.__hash__  # == is elementwise, so identity is the hash
 
@@ -493,8 +505,9 @@ class Tensor(Composites, Factories):
         """Apply a binary op to (self, other), or (other, self) when ``reverse``."""
         if type(other) is not Tensor:
             other = self._operand(other)
-        if self._data.dtype.kind != other._data.dtype.kind:
-            return _apply(op, *_promote(other, self) if reverse else _promote(self, other))
+        if self._data.dtype is not other._data.dtype:   # (is: the common case, quickly)
+            x, y = _promote(other, self) if reverse else _promote(self, other)
+            return _apply(op, x, y)
         return _apply(op, other, self) if reverse else _apply(op, self, other)
 
     def __add__(self, other):
@@ -551,8 +564,9 @@ class Tensor(Composites, Factories):
             other = self._operand(other)
         except TypeError:   # not numbers (e.g. pytest.approx): let the other side answer
             return NotImplemented
+        x, y = _promote(self, other)   # int64 == 16777217.0 compares in float32, as PyTorch
         try:
-            return Tensor._wrap(ufunc(self._data, other._data))
+            return Tensor._wrap(ufunc(x._data, y._data))
         except ValueError:
             raise ValueError(_no_broadcast(ufunc.__name__,
                                            f"{self.shape} and {other.shape}")) from None
@@ -581,31 +595,34 @@ class Tensor(Composites, Factories):
 
     # ----- primitive methods (one op each) -----------------------------------------------
 
+    # exp, log, sqrt, sin, cos, tanh and sigmoid of integers or booleans give float32, as in
+    # PyTorch (numpy: float64, or float16 for booleans)
+
     def exp(self):
-        return _apply(ops.Exp, self)
+        return _apply(ops.Exp, self if self._data.dtype.kind == "f" else self.float())
 
     def log(self):
         """Natural logarithm."""
-        return _apply(ops.Log, self)
+        return _apply(ops.Log, self if self._data.dtype.kind == "f" else self.float())
 
     def sqrt(self):
-        return _apply(ops.Sqrt, self)
+        return _apply(ops.Sqrt, self if self._data.dtype.kind == "f" else self.float())
 
     def abs(self):
         return _apply(ops.Abs, self)
 
     def sin(self):
-        return _apply(ops.Sin, self)
+        return _apply(ops.Sin, self if self._data.dtype.kind == "f" else self.float())
 
     def cos(self):
-        return _apply(ops.Cos, self)
+        return _apply(ops.Cos, self if self._data.dtype.kind == "f" else self.float())
 
     def tanh(self):
-        return _apply(ops.Tanh, self)
+        return _apply(ops.Tanh, self if self._data.dtype.kind == "f" else self.float())
 
     def sigmoid(self):
         """1 / (1 + e^-x), without overflow for large |x|."""
-        return _apply(ops.Sigmoid, self)
+        return _apply(ops.Sigmoid, self if self._data.dtype.kind == "f" else self.float())
 
     def relu(self):
         """max(x, 0)."""
@@ -660,7 +677,25 @@ class Tensor(Composites, Factories):
         if axis is None:
             return self.amax(keepdims=keepdims)
         _one_dim(axis, "max", "amax")
-        return MaxResult(self.amax(axis, keepdims), self.argmax(axis, keepdims))
+        return self._pick_along(self.argmax(axis, keepdims=True), axis, keepdims)
+
+    def _pick_along(self, indices, axis, keepdims):
+        """``(values, indices)`` for ``max``/``min`` along ``axis``: the values are read at the
+        indices (one GetItem), so the gradient goes to that one element, even among ties,
+        as in PyTorch."""
+        axis = ops.normalize_axis(axis, self.shape, "max")
+        if not axis:   # a 0-d tensor: itself, at index 0
+            return MaxResult(self * 1, Tensor._wrap(np.zeros((), dtype=np.int64)))
+        axis = axis[0]
+        # index arrays that broadcast against each other: every position along the other
+        # axes, and the winner's position along ``axis``
+        index = tuple(indices._data if k == axis else
+                      np.arange(n).reshape([-1 if j == k else 1 for j in range(self.ndim)])
+                      for k, n in enumerate(self.shape))
+        values = self[index]
+        if not keepdims:
+            values, indices = values.squeeze(axis), indices.squeeze(axis)
+        return MaxResult(values, indices)
 
     def amax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Largest value over ``axis`` (an int, a tuple, or None for all); values only.
@@ -790,6 +825,18 @@ class Tensor(Composites, Factories):
             raise ValueError(f"cross_entropy: label {y[bad]} (sample {bad}) is out of range "
                              f"for {x.shape[1]} classes; labels must be in 0..{x.shape[1] - 1}")
         return _apply(ops.CrossEntropy, self, labels, reduction=reduction)
+
+    def binary_cross_entropy(self, target):
+        """-(y log p + (1 - y) log(1 - p)) per element, for probabilities p (this tensor) and
+        targets y of the same shape, each log clamped at -100 (as PyTorch's BCELoss).
+
+        One op (``ops.BinaryCrossEntropy``); ``nn.BCELoss`` checks the values and reduces.
+        """
+        target = self._operand(target)
+        if target.shape != self.shape:
+            raise ValueError(f"binary_cross_entropy: probabilities of shape {self.shape} and "
+                             f"targets of shape {target.shape} must have the same shape")
+        return _apply(ops.BinaryCrossEntropy, self, target.to(self.dtype))
 
     def linear(self, weight, bias=None):
         """x @ weight.T + bias as one op: x (..., in), weight (out, in), bias (out,).
