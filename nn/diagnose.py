@@ -44,7 +44,7 @@ import textwrap
 import numpy as np
 
 import tinygrad_edu as tg
-from tinygrad_edu import Tensor
+from tinygrad_edu import Tensor, ops
 
 from . import functional as F
 from .activations import LogSoftmax, Sigmoid, Softmax, Tanh
@@ -115,8 +115,8 @@ _LOSSES = ((CrossEntropyLoss, F.cross_entropy, "cross_entropy"), (NLLLoss, F.nll
            (BCEWithLogitsLoss, F.binary_cross_entropy_with_logits, "bce_logits"))
 _CLASS_LOSSES = ("cross_entropy", "nll")
 _RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
-# primitive op (by class name) -> activation, for finding activations in the recorded graph
-_ACTIVATION_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+# primitive op -> activation, for finding activations in the recorded graph
+_ACTIVATION_OPS = ((ops.Relu, "relu"), (ops.Sigmoid, "sigmoid"), (ops.Tanh, "tanh"))
 
 
 # ----- the report ------------------------------------------------------------------------------
@@ -278,7 +278,7 @@ class _Setup:
 
 
 def _to_array(data):
-    return data._data if isinstance(data, Tensor) else np.asarray(data)
+    return data.numpy() if isinstance(data, Tensor) else np.asarray(data)
 
 
 def _bad_data(evidence, fix, **numbers):
@@ -382,7 +382,7 @@ def _record_calls(model):
 
 def _scalar(loss):
     """The loss as one number (a loss with reduction='none' is averaged)."""
-    return loss if loss._data.size == 1 else loss.mean()
+    return loss if loss.numel() == 1 else loss.mean()
 
 
 def _inspect(s):
@@ -395,7 +395,7 @@ def _inspect(s):
         s.usable = False
         return [_bad_data(f"the model cannot take this X (shape {s.X.shape}): {error}",
                           "give X the shape the first layer expects: (rows, in_features)")]
-    s.output = output._data.copy()
+    s.output = output.numpy().copy()
     s.output_activation = _output_activation(output, calls)
     s.linears = _unique((c.path, c.module) for c in calls if isinstance(c.module, Linear))
     s.activations = _find_activations(output, calls)
@@ -414,10 +414,10 @@ def _inspect(s):
     if loss.requires_grad and math.isfinite(s.loss):
         loss.backward()
     # per Linear layer: |gradient| / |weight|, which an optimizer step multiplies by the lr
-    s.layer_grads = [(path, _norm([m.weight.grad._data]) if m.weight.grad is not None else 0.0,
-                      _norm([m.weight._data])) for path, m in s.linears]
-    s.grad_norm = _norm([p.grad._data for p in model.parameters() if p.grad is not None])
-    s.weight_norm = _norm([p._data for p in model.parameters()])
+    s.layer_grads = [(path, _norm([m.weight.grad.numpy()]) if m.weight.grad is not None else 0.0,
+                      _norm([m.weight.numpy()])) for path, m in s.linears]
+    s.grad_norm = _norm([p.grad.numpy() for p in model.parameters() if p.grad is not None])
+    s.weight_norm = _norm([p.numpy() for p in model.parameters()])
     return findings
 
 
@@ -437,13 +437,13 @@ def _norm(arrays):
 
 def _output_activation(output, calls):
     """'sigmoid', 'tanh', 'softmax' or 'log_softmax' if the model ends with one, else None."""
-    op = type(output.grad_fn).__name__ if output.grad_fn is not None else None
+    op = output.grad_fn
     last = calls[-1].module if calls and calls[-1].output is output else None
-    if op == "Sigmoid" or isinstance(last, Sigmoid):
+    if isinstance(op, ops.Sigmoid) or isinstance(last, Sigmoid):
         return "sigmoid"
-    if op == "Tanh" or isinstance(last, Tanh):
+    if isinstance(op, ops.Tanh) or isinstance(last, Tanh):
         return "tanh"
-    values = output._data.astype(np.float64)
+    values = output.numpy().astype(np.float64)
     if values.ndim != 2 or values.shape[1] < 2:
         return None
     # recognised by value too, so a softmax written inside forward() is found as well
@@ -472,10 +472,10 @@ def _find_activations(output, calls):
             continue
         seen.add(id(op))
         inputs = getattr(op, "inputs", ())
-        kind = _ACTIVATION_OPS.get(type(op).__name__)
+        kind = next((kind for cls, kind in _ACTIVATION_OPS if isinstance(op, cls)), None)
         if kind is not None and inputs:
             label = _activation_label(kind, tensor, inputs[0], module_calls)
-            found.append(_Activation(kind, label, inputs[0]._data, tensor is output))
+            found.append(_Activation(kind, label, inputs[0].numpy(), tensor is output))
         stack.extend(inputs)
     found.reverse()
     return found
@@ -739,16 +739,16 @@ def _hidden_linears(s):
 def _check_symmetric_init(s):
     problems, layers = [], []
     for path, module in _hidden_linears(s):
-        units = module.weight._data.reshape(module.out_features, -1)
+        units = module.weight.numpy().reshape(module.out_features, -1)
         if module.bias is not None:
-            units = np.hstack([units, module.bias._data.reshape(-1, 1)])
+            units = np.hstack([units, module.bias.numpy().reshape(-1, 1)])
         distinct = len(np.unique(units, axis=0))
         if module.out_features < 2 or distinct == module.out_features:
             continue
         layers.append(path)
         name = _layer_name(path, module)
         if distinct == 1:
-            value = module.weight._data.flat[0]
+            value = module.weight.numpy().flat[0]
             problems.append(f"all {module.out_features} units of {name} are identical "
                             f"(every weight is {value:g})")
         else:
@@ -917,7 +917,7 @@ def _probe(s, lr_factor=1.0, weight_decay=None):
             group["weight_decay"] = weight_decay
     params = [p for p in model.parameters() if p.requires_grad]
     x, y = Tensor(s.X), Tensor(s.y)
-    losses, grad_norms, weight_norms, output = [], [], [_norm(p._data for p in params)], None
+    losses, grad_norms, weight_norms, output = [], [], [_norm(p.numpy() for p in params)], None
     try:
         for _ in range(s.steps):
             loss = _scalar(s.loss_fn(model(x), y))
@@ -926,15 +926,15 @@ def _probe(s, lr_factor=1.0, weight_decay=None):
                 break
             optimizer.zero_grad()
             loss.backward()
-            grad_norms.append(_norm(p.grad._data for p in params if p.grad is not None))
+            grad_norms.append(_norm(p.grad.numpy() for p in params if p.grad is not None))
             optimizer.step()
-            weight_norms.append(_norm(p._data for p in params))
+            weight_norms.append(_norm(p.numpy() for p in params))
         else:
             model.eval()       # the predictions as they would be used (Dropout off)
             with tg.no_grad():
                 prediction = model(x)
                 losses.append(_scalar(s.loss_fn(prediction, y)).item())
-            output = prediction._data
+            output = prediction.numpy()
     except (ValueError, TypeError, FloatingPointError, OverflowError):
         # once the weights hold NaN some losses refuse their input (BCELoss checks [0, 1])
         losses.append(math.nan)
