@@ -369,12 +369,14 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
                 f"backward: the graph through {type(op).__name__} was released by an earlier "
                 "backward(); pass retain_graph=True to the first backward() call if you need "
                 "to go through the same graph twice")
+        inputs = op.inputs
         if versions.state.last > tensor._seq:   # something changed in place after this op ran
             versions.check_saved(op, tensor._seq)
+            inputs = [versions.version_used_by(t, tensor._seq) for t in inputs]
         input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
         if anomaly.ACTIVE:
             anomaly.check_backward(op, grad, input_grads)
-        for parent, parent_grad in zip(op.inputs, input_grads):
+        for parent, parent_grad in zip(inputs, input_grads):
             if parent_grad is None or not parent._requires_grad:
                 continue
             arrive(parent, parent_grad)

@@ -56,8 +56,11 @@ def update(target, name, compute, *operands, plain=None):
             "recorded: its value is what the gradients are computed for. For an update step, "
             "do it inside `with tg.no_grad():` (p -= lr * p.grad); for a new value in the "
             "graph, make a new tensor instead (x = x + 1 rather than x += 1)")
+    # the values and history the tensor had before, for the new op's input (a copy: the
+    # op may save it, and the tensor's memory is about to change)
     before = Tensor._wrap(target._data.copy(), target._requires_grad)
     before._op, before.name = target._op, target.name
+    before._previous = getattr(target, "_previous", None)
     if target._op is not None:
         before._seq = target._seq
     value = compute(before, *operands)
@@ -65,6 +68,9 @@ def update(target, name, compute, *operands, plain=None):
     target._op, target._requires_grad = value._op, value._requires_grad
     if value._op is not None:
         target._seq = value._seq
+        # ops recorded earlier point at this same Tensor object: backward sends their
+        # gradients into the old history (versions.version_used_by)
+        target._previous = (value._seq, before)
     if target._base is not None:   # a view: the tensor it views changes with it
         base, rebuild = target._base
         rebuild(base, target)

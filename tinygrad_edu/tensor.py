@@ -167,7 +167,7 @@ class Tensor(Composites, Factories):
 
     # _seq: set on recorded results only (see _apply)
     __slots__ = ("_data", "grad", "_requires_grad", "name", "_op", "_seq", "_retains_grad",
-                 "_hooks", "_base", "__weakref__")
+                 "_hooks", "_base", "_previous", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
         self._data = _as_array(data, dtype)

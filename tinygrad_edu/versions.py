@@ -77,6 +77,21 @@ def write_after(array, number):
     return entry[0], entry[2]
 
 
+def version_used_by(tensor, number):
+    """The version of ``tensor`` that an op recorded with ``number`` took as its input.
+
+    An op points at its input *Tensor objects*. A recorded in-place change (``h += 1`` on
+    an intermediate, ``x[i] = v``) gives the changed tensor a new history, and keeps the old
+    one in a snapshot, ``tensor._previous = (number of the change, snapshot)``. An op
+    recorded before the change must go on into the old history, so backward asks here.
+    """
+    previous = getattr(tensor, "_previous", None)
+    while previous is not None and number < previous[0]:
+        tensor = previous[1]
+        previous = getattr(tensor, "_previous", None)
+    return tensor
+
+
 def check_saved(op, number):
     """Raise if an array that ``op`` saved for backward was changed in place after the op
     was recorded (with ``number``); called by backward only when some write came later."""
