@@ -325,3 +325,21 @@ def test_gradients_of_in_place_updates_match_finite_differences():
 
     rng = np.random.default_rng(1)
     assert tg.gradcheck(fn, [leaf(rng.uniform(-1, 1, (3, 2))), leaf(rng.uniform(-1, 1, 2))])
+
+
+def test_numpy_in_place_update_with_a_tensor_operand():
+    W = np.ones(3)
+    dW = Tensor(np.array([1.0, 2.0, 3.0]))
+    W -= 0.5 * dW                            # np.subtract(W, ..., out=W): a plain update
+    assert type(W) is np.ndarray
+    np.testing.assert_array_equal(W, [0.5, 0.0, -0.5])
+    t = Tensor([1.0, 2.0])
+    np.multiply(t, 2, out=t)
+    np.testing.assert_array_equal(t.numpy(), [2.0, 4.0])
+    w = leaf([1.0, 2.0])
+    A = np.zeros(2)
+    with pytest.raises(TypeError, match="out=.*no_grad"):
+        A += w                               # the sum would leave the graph unseen
+    with tg.no_grad():
+        A += w
+    np.testing.assert_array_equal(A, [1.0, 2.0])

@@ -18,6 +18,8 @@ than silently turning the Tensor into an array and dropping the graph.
 
 import numpy as np
 
+from . import versions
+from . import autograd
 from .tensor import Tensor, where
 
 
@@ -77,6 +79,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if method != "__call__":
         raise TypeError(f"{name}.{method} is not supported on Tensors; use the Tensor method "
                         f"(e.g. t.sum(axis=...) instead of np.add.reduce)")
+    if set(kwargs) == {"out"}:
+        return _into(ufunc, inputs, kwargs["out"], name)
     if kwargs:
         raise TypeError(f"{name} on Tensors does not take {', '.join(sorted(kwargs))}=; "
                         "call it without them (results are always new Tensors)")
@@ -87,6 +91,23 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     raise TypeError(f"{name} is not supported on Tensors, since it would drop the graph. "
                     f"Supported ufuncs: {_names(DIFFERENTIABLE_UFUNCS)}; use t.numpy() if "
                     "you only need the values")
+
+
+def _into(ufunc, inputs, out, name):
+    """``np.subtract(W, lr * dW, out=W)`` (what ``W -= lr * dW`` runs) with a Tensor among
+    the operands: a plain in-place update of the values when nothing needs recording."""
+    recording = autograd.is_grad_enabled() and any(
+        isinstance(v, Tensor) and v.requires_grad for v in inputs + tuple(out))
+    if recording:
+        raise TypeError(f"{name}(..., out=...) would write the result outside the graph, "
+                        "and a tensor involved requires grad: write it as a new value "
+                        "(W = W - lr * dW), or do the update inside `with tg.no_grad():`")
+    arrays = [_data(v) for v in out]
+    for array in arrays:
+        if isinstance(array, np.ndarray):
+            versions.note_write(array)
+    result = ufunc(*[_data(v) for v in inputs], out=tuple(arrays))
+    return out[0] if len(out) == 1 else out if result is not None else None
 
 
 def _names(table):
