@@ -757,7 +757,11 @@ class Tensor(Composites, Factories):
 
     def to(self, dtype):
         """A copy in ``dtype``; float-to-float conversions keep the graph."""
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: {dtype!r} is not a dtype; devices (torch.device, 'cpu', "
+                            "'cuda') are not supported yet: everything runs on the CPU") from None
         if dtype == self._data.dtype:
             return self
         if dtype.kind == "f":
