@@ -17,13 +17,23 @@ of the last assignment.
 
 Scopes: calling a module marks the ops recorded during its ``forward`` (``op.scope``, copied
 by the engine from the per-thread scope that ``Module.__call__`` extends and restores): a
-tuple of (path, class name) pairs
-from the outermost module call inwards, e.g.
-``(("model", "Sequential"), ("model.0", "Linear"))``; the graph drawer groups ops by it. The
-outermost module is called "model" (a loss: "loss"). This is bookkeeping for pictures only.
+tuple of (path, class name) pairs from the outermost module call inwards, e.g.
+``(("model", "Sequential"), ("model.0", "Linear"))``, as error messages name modules; the
+graph drawer boxes ops by it. Each pair (a ``_ScopeEntry``) also carries, for drawings, the
+outermost module's name record (``.top``) and the path below it (``.path``, "0").
+
+Top-level names (for drawings only; ``named_parameters()`` keys never change): the
+outermost module of a tree owns a ``_TopLevelName`` record that every module below it
+shares. At the module's first call, the variable the user's code bound it to
+(``encoder``, ``loss_fn``) is looked up once in the calling frame and kept there; the
+drawing names the box by it, else by the class name (``Linear``; the built-in losses:
+``loss``), and numbers repeats (``Linear_2``). Error messages keep calling the outermost
+module "model".
 """
 
 import collections
+import itertools
+import sys
 import warnings
 import zipfile
 
@@ -39,6 +49,56 @@ IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "
 def _join(prefix, name):
     """Dotted path: _join("encoder", "fc1") == "encoder.fc1", _join("", "fc1") == "fc1"."""
     return f"{prefix}.{name}" if prefix else name
+
+
+class _TopLevelName:
+    """What graph drawings call an outermost module; every module below it shares the record.
+
+    ``variable``: the name the user's code had bound the module to at its first call (None
+    before, or if there was none); ``fallback``, used without one: the class name, or the
+    class's own ``_scope_root`` ("loss" for the built-in losses); ``number``: creation order,
+    so that two unnamed Linear modules become ``Linear`` and ``Linear_2`` in the order they
+    were made. The drawing makes the names within one picture unique.
+    """
+
+    __slots__ = ("variable", "fallback", "number")
+    _numbers = itertools.count(1)
+
+    def __init__(self, module):
+        cls = type(module)
+        own_root = cls._scope_root != Module._scope_root
+        self.variable = None
+        self.fallback = cls._scope_root if own_root else cls.__name__
+        self.number = next(_TopLevelName._numbers)
+
+
+class _ScopeEntry(tuple):
+    """A module's entry in a scope: the pair (path as error messages say it, class name),
+    e.g. ("model.0", "Linear"), equal to that plain tuple; drawings also read ``top``, the
+    ``_TopLevelName`` of its outermost module, and ``path``, its path below that one ("0")."""
+
+    def __new__(cls, message_path, kind, top, path):
+        entry = super().__new__(cls, (message_path, kind))
+        entry.top = top
+        entry.path = path
+        return entry
+
+    def __reduce__(self):   # for copy.deepcopy (nn.diagnose copies the model) and pickle
+        return _ScopeEntry, (self[0], self[1], self.top, self.path)
+
+
+def _variable_name(module, frame):
+    """The name bound to ``module`` in the innermost frame of user code from ``frame``
+    outwards (its locals, then its globals; not ``self``), or None."""
+    while frame is not None and is_library_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    for namespace in (frame.f_locals, frame.f_globals):
+        for name, value in namespace.items():
+            if value is module and name != "self":
+                return name
+    return None
 
 
 class Parameter(Tensor):
@@ -86,7 +146,7 @@ class Module:
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_modules", {})
-        self._set_path("")
+        self._set_path("", _TopLevelName(self))
 
     def forward(self, *args, **kwargs):
         """The computation of this module; every subclass defines it."""
@@ -98,7 +158,10 @@ class Module:
         # (the engine's per-thread scope, set here directly: this runs for every layer of
         # every step)
         outer = _engine_state.scope
-        _engine_state.scope = outer + self._scope_entry
+        entry = self._scope_entry
+        if entry is None:   # a top-level module's first call: find its variable name, once
+            entry = self._name_top_level(sys._getframe(1))
+        _engine_state.scope = outer + entry
         try:
             return self.forward(*args, **kwargs)
         except (ValueError, TypeError, IndexError) as error:
@@ -107,7 +170,9 @@ class Module:
         finally:
             _engine_state.scope = outer
 
-    _scope_root = "model"   # what the outermost module is called in graph drawings
+    # what error messages call the outermost module; a class that sets its own (the built-in
+    # losses: "loss") is also called that in drawings when no variable name is found
+    _scope_root = "model"
 
     def _scope_name(self):
         return f"{self._scope_root}.{self._path}" if self._path else self._scope_root
@@ -182,24 +247,37 @@ class Module:
         self._modules[name] = module
         self.__dict__[name] = module
         if module is not None:
-            module._rename(_join(self._path, name))
+            module._rename(_join(self._path, name), self._top)
 
     register_module = add_module
 
-    def _set_path(self, path):
+    def _set_path(self, path, top):
+        """Record this module's path below its outermost module and that one's name record."""
         object.__setattr__(self, "_path", path)
-        # this module's entry of the scope, as a 1-tuple ready to append: see __call__
-        object.__setattr__(self, "_scope_entry", ((self._scope_name(), type(self).__name__),))
+        object.__setattr__(self, "_top", top)
+        # the scope entry, a 1-tuple ready to append (see __call__); an outermost module gets
+        # it at its first call, which looks up its variable name first
+        object.__setattr__(self, "_scope_entry", self._make_scope_entry() if path else None)
 
-    def _rename(self, path):
+    def _make_scope_entry(self):
+        return (_ScopeEntry(self._scope_name(), type(self).__name__, self._top, self._path),)
+
+    def _name_top_level(self, frame):
+        """Look up the variable name of this outermost module from its caller's ``frame``
+        (once: afterwards ``_scope_entry`` is set) and return its scope entry."""
+        self._top.variable = _variable_name(self, frame)
+        object.__setattr__(self, "_scope_entry", self._make_scope_entry())
+        return self._scope_entry
+
+    def _rename(self, path, top):
         """Set this module's path and re-prefix the names below it (after it got a parent)."""
-        self._set_path(path)
+        self._set_path(path, top)
         for name, tensor in list(self._parameters.items()) + list(self._buffers.items()):
             if tensor is not None:
                 tensor.name = _join(path, name)
         for name, module in self._modules.items():
             if module is not None:
-                module._rename(_join(path, name))
+                module._rename(_join(path, name), top)
 
     def __setattr__(self, name, value):
         params = self.__dict__.get("_parameters")
