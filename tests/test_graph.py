@@ -1,5 +1,6 @@
 """Graph drawing: every op, parameter name and module cluster shows; SVG is valid XML."""
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -8,6 +9,7 @@ import pytest
 
 import nn
 import tinygrad_edu as tg
+from nn import module as nn_module
 from tinygrad_edu import Tensor
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
@@ -124,3 +126,148 @@ def test_render_svg_without_dot_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         tg.render_svg(Tensor([1.0], requires_grad=True).sum(), str(tmp_path / "g.svg"))
+
+
+# ----- names of the outermost modules: one box each, by variable name or numbered class -------
+
+def boxes_of(source):
+    """{first line of a node's label: [label of the module box it sits in, per node]}.
+
+    Read from the dot source: '' for a node outside every box.
+    """
+    where, stack = {}, []
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("subgraph"):
+            stack.append("")
+        elif line == "}":
+            if stack:
+                stack.pop()
+        elif line.startswith("color=") and stack:        # a box's own attributes
+            stack[-1] = re.search(r'label="([^"]*)"', line).group(1)
+        elif node := re.match(r'\S+ \[label="([^"\\]*)', line):
+            where.setdefault(node.group(1), []).append(stack[-1] if stack else "")
+    return where
+
+
+def batch():
+    return Tensor(np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32))
+
+
+class MyLoss(nn.Module):
+    def forward(self, prediction, target):
+        return ((prediction - target) ** 2).mean()
+
+
+global_model = nn.Sequential(nn.Linear(4, 2))
+
+
+def test_encoder_and_decoder_get_separate_boxes_and_parameter_labels():
+    encoder = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
+    decoder = nn.Sequential(nn.Linear(2, 4))
+    x = batch()
+    source = tg.draw_graph(((decoder(encoder(x)) - x) ** 2).mean()).source
+    where = boxes_of(source)
+    assert "subgraph cluster_encoder {" in source and "subgraph cluster_decoder {" in source
+    assert "cluster_model" not in source
+    assert where["encoder.0.weight"] == ["encoder.0 (Linear)"]
+    assert where["decoder.0.weight"] == ["decoder.0 (Linear)"]
+    assert where["encoder.0.bias"] == ["encoder.0 (Linear)"]
+    assert sorted(where["Linear"]) == ["decoder.0 (Linear)", "encoder.0 (Linear)"]
+    assert where["Relu"] == ["encoder.1 (ReLU)"]
+    assert 'label="encoder (Sequential)"' in source and 'label="decoder (Sequential)"' in source
+    assert 'label="0.weight' not in source
+    # names in drawings only: the modules' own parameter names and keys stay as in PyTorch
+    assert [name for name, _ in encoder.named_parameters()] == ["0.weight", "0.bias"]
+    assert list(decoder.state_dict()) == ["0.weight", "0.bias"]
+    assert encoder[0].weight.name == "0.weight"
+
+
+def test_user_written_loss_module_is_boxed_as_the_loss_beside_the_model():
+    model = nn.Sequential(nn.Linear(4, 4))
+    loss_fn = MyLoss()
+    x = batch()
+    source = tg.draw_graph(loss_fn(model(x), x)).source
+    where = boxes_of(source)
+    assert "subgraph cluster_loss_fn {" in source and "subgraph cluster_model {" in source
+    assert where["Sub"] == ["loss_fn (MyLoss)"] and where["Pow"] == ["loss_fn (MyLoss)"]
+    assert where["Linear"] == ["model.0 (Linear)"]
+    assert 'label="model (Sequential)"' in source and "model (MyLoss)" not in source
+    # the loss has no parameters, so the model's keep their short labels
+    assert where["0.weight"] == ["model.0 (Linear)"]
+
+
+def test_parameters_of_a_model_and_a_weighted_loss_get_their_module_names():
+    class WeightedLoss(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = nn.Parameter(Tensor(np.ones(4, dtype=np.float32)))
+
+        def forward(self, prediction, target):
+            return (self.weight * (prediction - target) ** 2).mean()
+
+    model = nn.Linear(4, 4)
+    criterion = WeightedLoss()
+    x = batch()
+    where = boxes_of(tg.draw_graph(criterion(model(x), x)).source)
+    assert where["criterion.weight"] == ["criterion (WeightedLoss)"]
+    assert where["model.weight"] == ["model (Linear)"]
+    assert "weight" not in where
+
+
+def test_modules_without_a_variable_are_named_by_class_with_a_number():
+    layers = [nn.Linear(4, 4), nn.Linear(4, 2)]
+    source = tg.draw_graph(layers[1](layers[0](batch())).sum()).source
+    where = boxes_of(source)
+    assert "subgraph cluster_Linear {" in source and "subgraph cluster_Linear_2 {" in source
+    # numbered in the order the modules were made, not the order of the graph walk
+    assert where["Linear.weight"] == ["Linear (Linear)"]
+    assert where["Linear_2.weight"] == ["Linear_2 (Linear)"]
+    assert tg.draw_graph(layers[1](layers[0](batch())).sum()).source.count("cluster_") == 2
+
+
+def test_inline_builtin_loss_is_still_called_loss():
+    model = nn.Sequential(nn.Linear(4, 2))
+    out = nn.MSELoss()(model(batch()), Tensor(np.zeros((3, 2), dtype=np.float32)))
+    where = boxes_of(tg.draw_graph(out).source)
+    assert where["Sub"] == ["loss (MSELoss)"]
+    assert where["0.weight"] == ["model.0 (Linear)"]
+
+
+def test_same_variable_name_in_two_places_gets_a_number():
+    def block(x):
+        model = nn.Sequential(nn.Linear(4, 4))
+        return model(x)
+
+    where = boxes_of(tg.draw_graph(block(block(batch())).sum()).source)
+    assert where["model.0.weight"] == ["model.0 (Linear)"]
+    assert where["model_2.0.weight"] == ["model_2.0 (Linear)"]
+
+
+def test_module_bound_to_a_global_is_named_by_it():
+    source = tg.draw_graph(global_model(batch()).sum()).source
+    assert 'label="global_model (Sequential)"' in source
+    assert boxes_of(source)["0.weight"] == ["global_model.0 (Linear)"]
+
+
+def test_variable_name_is_looked_up_once_per_top_level_module(monkeypatch):
+    looked_up = []
+    real = nn_module._variable_name
+
+    def counting(module, frame):
+        looked_up.append(module)
+        return real(module, frame)
+
+    monkeypatch.setattr(nn_module, "_variable_name", counting)
+    model = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))
+    loss_fn = nn.MSELoss()
+    for _ in range(3):
+        loss_fn(model(batch()), Tensor(np.zeros((3, 2), dtype=np.float32)))
+    assert looked_up == [model, loss_fn]      # once each; never for the layers inside
+
+
+def test_single_model_drawing_keeps_short_parameter_labels():
+    _, loss = mlp_loss()
+    where = boxes_of(tg.draw_graph(loss).source)
+    assert where["0.weight"] == ["model.0 (Linear)"] and where["2.bias"] == ["model.2 (Linear)"]
+    assert where["CrossEntropy"] == ["loss (CrossEntropyLoss)"]

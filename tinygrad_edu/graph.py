@@ -16,6 +16,15 @@ What the picture shows:
 - the ops run inside each ``nn.Module``'s ``forward``, grouped in a labelled box per module
   (``model.0 (Linear)``), so an MLP reads like its architecture (``clusters=False`` turns
   that off).
+
+Names of the outermost modules. Each module called at the top level (a model, a loss, an
+encoder and a decoder used one after the other) gets its own box, named by the variable the
+user's code bound it to when it was first called (``encoder (Sequential)``,
+``loss_fn (MyLoss)``), else by its class name (the built-in losses: ``loss``); a name used
+twice in one picture gets ``_2``, ``_3``, ... in the order the modules were created
+(``Linear``, ``Linear_2``). Parameters are labelled by their path (``0.weight``); when the
+picture holds parameters of more than one outermost module, the module's name goes in front
+(``encoder.0.weight``, ``decoder.0.weight``), so no two share a label.
 """
 
 import shutil
@@ -88,9 +97,11 @@ def draw_graph(root, clusters=True, show_grads=True):
     graph = graphviz.Digraph("tinygrad_edu", graph_attr={"rankdir": "BT", "fontname": "Helvetica"},
                              node_attr={"fontname": "Helvetica", "fontsize": "10",
                                         "style": "filled"})
-    scopes = {}   # scope tuple -> list of node ids drawn inside it
+    boxes = _Boxes(tensors)
+    titles = _parameter_titles(tensors, boxes.names)
+    scopes = {}   # box path ((name, class) of each module, outermost first) -> its nodes
     used_colors = set()
-    consumer_scopes = _consumer_scopes(tensors)
+    consumer_scopes = _consumer_scopes(tensors, boxes)
     for tensor in tensors:
         node = str(id(tensor))
         note, highlight = _grad_note(grads.get(id(tensor)))
@@ -100,7 +111,7 @@ def draw_graph(root, clusters=True, show_grads=True):
             # constant such as 2.0 would pull every op that uses it into one knot
         if tensor._op is None:
             kind = "parameter" if tensor.requires_grad else "constant"
-            title = tensor.name or _leaf_title(tensor)
+            title = titles.get(id(tensor)) or tensor.name or _leaf_title(tensor)
             label = f"{title}\\n{_describe(tensor._data)}{note}"
             color = highlight or (PARAMETER_COLOR if kind == "parameter" else CONSTANT_COLOR)
             attrs = {"shape": "box", "fillcolor": color}
@@ -112,7 +123,7 @@ def draw_graph(root, clusters=True, show_grads=True):
             name = f" {tensor.name}" if tensor.name else ""
             label = f"{type(op).__name__}{name}\\n{_describe(tensor._data)}{note}"
             attrs = {"shape": "ellipse", "fillcolor": highlight or OP_COLOR}
-            scope = getattr(op, "scope", ())
+            scope = boxes.of(op)
             for parent in op.inputs:
                 source = str(id(parent))
                 if _is_number(parent):
@@ -139,18 +150,102 @@ def _leaf_title(tensor):
     return "leaf" if tensor.requires_grad else "data"
 
 
-def _consumer_scopes(tensors):
-    """{id(tensor): set of module scopes of the ops that take it as an input}."""
+def _top_level_names(tensors):
+    """{top-level name record: its name in this picture} for every record in the ops' scopes.
+
+    A record (``nn.module._TopLevelName``, shared by an outermost module and every module
+    below it) holds the user's variable name or else a fallback; repeats get ``_2``, ``_3``,
+    ... in the order the modules were created.
+    """
+    records = {}   # a dict as an ordered set: ties in creation order keep the order found
+    for tensor in tensors:
+        if tensor._op is not None:
+            for entry in getattr(tensor._op, "scope", ()):
+                records[entry.top] = None
+    names, taken = {}, set()
+    for record in sorted(records, key=lambda record: record.number):
+        base = record.variable or record.fallback
+        name, count = base, 1
+        while name in taken:
+            count += 1
+            name = f"{base}_{count}"
+        taken.add(name)
+        names[record] = name
+    return names
+
+
+class _Boxes:
+    """The module boxes of one picture: ``of(op)`` is the box path an op is drawn in.
+
+    An op's scope holds one entry per module call, a (message path, class) pair that also
+    carries ``.top`` (the outermost module's name record) and ``.path`` (the path below it);
+    the box path is ((name, class), ...) from the outermost module inwards, e.g.
+    (("encoder", "Sequential"), ("encoder.0", "Linear")).
+    """
+
+    def __init__(self, tensors):
+        self.names = _top_level_names(tensors)
+        # id(scope) -> box path: the ops of one module call share one scope tuple. By id: the
+        # entries of two modules compare equal when only their name records differ
+        self._paths = {}
+
+    def of(self, op):
+        scope = getattr(op, "scope", ())
+        path = self._paths.get(id(scope))
+        if path is None:
+            path = tuple((self._name(entry), entry[1]) for entry in scope)
+            self._paths[id(scope)] = path
+        return path
+
+    def _name(self, entry):
+        top = self.names[entry.top]
+        return f"{top}.{entry.path}" if entry.path else top
+
+
+def _parameter_titles(tensors, names):
+    """{id(leaf): label with its outermost module's name in front}, for named leaves, when
+    leaves of more than one outermost module are drawn; {} otherwise (a single model's
+    parameters keep their short names, ``0.weight``).
+
+    A leaf belongs to the outermost module of the ops that use it if they all ran in one
+    module tree, each in a module whose path its name lies under (``0.weight`` under ``0``).
+    """
+    owners = {}   # id(leaf) -> set of name records (None: used outside a module of its own)
+    leaves = {}
+    for tensor in tensors:
+        op = tensor._op
+        if op is None:
+            continue
+        scope = getattr(op, "scope", ())
+        for parent in op.inputs:
+            if parent._op is not None or not parent.name:
+                continue
+            owner = None
+            if scope:
+                where = scope[-1].path
+                if not where or parent.name.startswith(where + "."):
+                    owner = scope[-1].top
+            owners.setdefault(id(parent), set()).add(owner)
+            leaves[id(parent)] = parent
+    owned = {key: next(iter(records)) for key, records in owners.items()
+             if len(records) == 1 and None not in records}
+    if len(set(owned.values())) < 2:
+        return {}
+    return {key: f"{names[record]}.{leaves[key].name}" for key, record in owned.items()}
+
+
+def _consumer_scopes(tensors, boxes):
+    """{id(tensor): set of box paths of the ops that take it as an input}."""
     consumers = {}
     for tensor in tensors:
         if tensor._op is not None:
             for parent in tensor._op.inputs:
-                consumers.setdefault(id(parent), set()).add(getattr(tensor._op, "scope", ()))
+                consumers.setdefault(id(parent), set()).add(boxes.of(tensor._op))
     return consumers
 
 
 def _emit_scopes(graph, scopes):
-    """Draw nodes inside nested clusters: scope (outer, ..., inner) of (path, class) pairs."""
+    """Draw nodes inside nested clusters: box path (outer, ..., inner) of (name, class) pairs."""
     tree = {}
     for scope, nodes in scopes.items():
         branch = tree
