@@ -242,6 +242,7 @@ AT_B1_024 = np.zeros((2, 5, 6), dtype=bool)             # where B[1][:, [0, 2, 4
 AT_B1_024[1][:, [0, 2, 4]] = True
 ROWS_1_3_OF_B0 = np.zeros((2, 5, 6))                    # ones at B[0][1] and B[0][3]
 ROWS_1_3_OF_B0[0, [1, 3]] = 1
+MASK_6 = [True, False, True, False, False, False]        # picks B's last axis at 0 and 2
 MASK_02_IN_B1 = np.zeros((2, 5, 6))                     # ones at B[1][:, 0] and B[1][:, 2]
 MASK_02_IN_B1[1][:, [0, 2]] = 1
 x0 = np.array([[1.0, -2.0, 3.0], [-4.0, 5.0, -6.0]])    # in-place targets
@@ -253,6 +254,7 @@ W22 = np.array([[1.0, 2.0], [-1.0, 0.5]])
 col = np.array([[0.0], [1.0], [2.0]])                   # (3, 1)
 row = np.array([-1.0, 0.5, 1.5, 3.0])                   # (4,)
 var_in = np.array([1.0, 2.0, 3.0, 4.0])
+sig_in = np.array([-100.0, -2.0, 0.0, 2.0, 100.0, -inf, inf])
 
 with np.errstate(all="ignore"):   # the expectations themselves hold inf and NaN
     UNARY = [
@@ -286,10 +288,8 @@ with np.errstate(all="ignore"):   # the expectations themselves hold inf and NaN
              weights=f32(W23)),
         case("tanh-saturated-and-inf", lambda x: x.tanh(), f32([-20, 0, 0.5, inf]),
              f32(np.tanh([-20, 0, 0.5, inf])), f32(1 - np.tanh([-20, 0, 0.5, inf]) ** 2)),
-        case("sigmoid-extremes", lambda x: x.sigmoid(), f32([-100, -2, 0, 2, 100, -inf, inf]),
-             f32(sigmoid(f64([-100, -2, 0, 2, 100, -inf, inf]))),
-             f32(sigmoid(f64([-100, -2, 0, 2, 100, -inf, inf]))
-                 * (1 - sigmoid(f64([-100, -2, 0, 2, 100, -inf, inf]))))),
+        case("sigmoid-extremes", lambda x: x.sigmoid(), f32(sig_in), f32(sigmoid(sig_in)),
+             f32(sigmoid(sig_in) * (1 - sigmoid(sig_in)))),
         case("sigmoid-0d", lambda x: x.sigmoid(), f32(0), f32(0.5), f32(0.25)),
         case("sigmoid-int64-gives-float32", lambda x: x.sigmoid(), i64([0]), f32([0.5]), NO_GRAD),
         # PyTorch: relu's slope at 0 is 0
@@ -557,8 +557,7 @@ with np.errstate(all="ignore"):   # the expectations themselves hold inf and NaN
         # is x[1][:, idx], of shape (5, 3) (numpy would move the index axis first: (3, 5))
         case("getitem-int-beside-index-array", lambda x: x[1, :, [0, 2, 4]], f32(B),
              f32(B[1][:, [0, 2, 4]]), f32(W53_IN_B), weights=f32(W53)),
-        case("getitem-int-beside-bool-mask", lambda x: x[1, :, [True, False, True, False, False,
-                                                                False]], f32(B),
+        case("getitem-int-beside-bool-mask", lambda x: x[1, :, MASK_6], f32(B),
              f32(B[1][:, [0, 2]]), f32(MASK_02_IN_B1)),
         case("getitem-none-int-index-array", lambda x: x[None, 1, :, [0, 2, 4]], f32(B),
              f32(B[1][:, [0, 2, 4]][None]), f32(W53_IN_B), weights=f32(W53[None])),
