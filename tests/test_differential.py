@@ -742,6 +742,20 @@ with np.errstate(all="ignore"):   # the expectations themselves hold inf and NaN
              f32([2.5]), (f32([1]), None)),
         case("add-float64-float32-gives-float64", lambda x, y: x + y, (f64([0.5]), f32([2])),
              f64([2.5]), (f64([1]), f32([1]))),
+        # each gradient comes back in its own input's dtype
+        case("mul-float32-float64-gives-float64", lambda x, y: x * y, (f32([1, 2]), f64([3, 4])),
+             f64([3, 8]), (f32([3, 4]), f64([1, 2]))),
+        case("double-then-mul-grad-float32", lambda x: x.double() * 2, f32([2]), f64([4]),
+             f32([2])),
+        case("float-then-mul-grad-float64", lambda x: x.float() * 2, f64([2]), f32([4]),
+             f64([2])),
+        # numpy scalars are weak like Python numbers, on either side
+        case("rmul-numpy-float64-scalar-stays-float32", lambda x: np.float64(2.5) * x, f32([1, 2]),
+             f32([2.5, 5]), f32([2.5, 2.5])),
+        case("sub-from-numpy-float32-scalar", lambda x: np.float32(3) - x, f32([1]), f32([2]),
+             f32([-1])),
+        case("mul-numpy-int64-scalar-stays-float32", lambda x: x * np.int64(2), f32([1.5]),
+             f32([3]), f32([2])),
         # a 0-d tensor counts like a Python number in promotion (PyTorch)
         case("mul-float32-0d-float64-gives-float32", lambda x, y: x * y, (f32([1, 2]), f64(3)),
              f32([3, 6]), (f32([3, 3]), f64(3))),
