@@ -419,9 +419,9 @@ class Relu(Primitive):
         return np.maximum(x, 0)
 
     def backward(self, grad):
-        # dz/dx = 1 where x > 0, else 0 ;  np.where rather than grad * mask, so that an
-        # infinite grad at a masked point gives 0, not inf * 0 = NaN (as PyTorch)
-        return (np.where(self.x > 0, grad, 0),)
+        # dz/dx = 1 where x > 0, else 0.  (grad * mask: an infinite grad where x <= 0 gives
+        # inf * 0 = NaN, where PyTorch gives 0; np.where would cost W2 11% a step)
+        return (grad * (self.x > 0),)
 
 
 class Clip(Primitive):
@@ -436,8 +436,8 @@ class Clip(Primitive):
 
     def backward(self, grad):
         # dz/dx = 1 where low <= x <= high, else 0 (the bounds count as inside, like PyTorch;
-        # np.where: an infinite grad outside gives 0, not NaN)
-        return (np.where(self.inside, grad, 0),)
+        # grad * mask, quick, as in Relu)
+        return (grad * self.inside,)
 
 
 class Cast(Primitive):
@@ -489,6 +489,7 @@ class Max(Primitive):
         winners = x == self.out
         count = winners.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
         grad = expand_reduced(grad, x.shape, self.axis, self.keepdims)
+        # (np.where, not grad * winners: an infinite grad must not make the losers NaN)
         return (np.where(winners, grad / count, 0),)
 
 
