@@ -141,7 +141,7 @@ Case = collections.namedtuple(
 def case(name, fn, inputs, out, grads=None, *, weights=None, torch_fn=None, torch_xfail=None,
          inplace=False):
     """One row. ``inputs``/``grads``: an array or a tuple of them (one gradient per input,
-    None for an input that gets none); ``out``: an array, or ``(values, indices)`` for ops
+    None for an input that gets none; no ``grads`` for in-place cases); ``out``: an array, or ``(values, indices)`` for ops
     that return PyTorch's named tuple. The expected dtype is the dtype of these arrays.
 
     ``torch_fn``: the same op in PyTorch's spelling, where it differs; ``torch_xfail``: why
@@ -988,10 +988,8 @@ def _run(case, module, fn):
         assert target.is_leaf and target.grad is None
         assert target.requires_grad == (case.inputs[0].dtype.kind == "f")
         return
-    if case.grads == NO_GRAD:
+    if case.grads is NO_GRAD:
         assert not out.requires_grad, "this result has no gradient"
-        return
-    if case.grads is None:   # forward only (the case says why)
         return
     assert len(case.grads) == len(xs), "the table gives one gradient per input"
     if case.weights is None:
