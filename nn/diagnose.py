@@ -12,6 +12,13 @@ It works in four stages, each on the data or on copies of the model:
 4. a short training probe on a copy (``steps`` full-batch steps with a copy of the optimizer),
    plus, only when that probe looks wrong, a sweep of learning rates on further copies.
 
+The probe is judged against chance level, the loss of the best constant guess (and, for
+classes, the accuracy of always guessing the most frequent one); when the batch has more rows
+than the probe trains on, also on up to 512 of the others, to tell learning from memorising.
+A loss that sums over rows is scaled to the whole batch, so the probe takes the user's step.
+When the probe learns, its learning rate is not questioned; when the sweep shows larger steps
+train (or stay steady), advice to lower the learning rate is dropped.
+
 The user's model (weights, gradients, train/eval mode), the optimizer (settings and state) and
 the engine's random stream are left exactly as they were: the probe trains ``copy.deepcopy``-ed
 objects, and the random state is put back afterwards (Dropout draws from it).
@@ -31,9 +38,11 @@ are the named constants just below, each with the reason for its value. Finding 
 ``dead_relu``             ReLU units that output 0 for the whole batch
 ``exploding_gradients``   gradients huge next to the weights, or growing without bound
 ``lr_too_high``           the probe's loss diverges or oscillates; a smaller lr trains
-``lr_too_low``            the probe's loss does not move; a larger lr trains
+``lr_too_low``            the probe does not move, or stays at chance level; a larger lr trains
 ``over_regularized``      weight decay undoes most of what the gradient learns
-``collapsed_predictions`` the same prediction for every input, loss at chance level
+``collapsed_predictions`` no better than a constant guess: the same prediction for every
+                          input, loss (or accuracy) at chance level, or below it only on
+                          the rows the probe trained on
 ========================  ===================================================================
 """
 
@@ -57,8 +66,9 @@ from .optim import Adam
 
 # the probe trains on at most this many rows: enough for per-unit statistics, and fast
 PROBE_ROWS = 512
-# without an optimizer, the probe uses Adam at its usual default, which trains most small nets
-DEFAULT_PROBE_LR = 1e-3
+# without an optimizer, the probe uses Adam at its usual default, which trains most small nets;
+# when that does not beat chance level within the probe's few steps, also 10 times as much
+DEFAULT_PROBE_LRS = (1e-3, 1e-2)
 
 # default init is scaled for inputs of size ~1; five times that already gives pre-activations
 # five times too large (saturated sigmoids, a first layer whose gradient dwarfs the others')
@@ -106,6 +116,21 @@ COLLAPSED_SHARE = 0.95
 REGRESSION_SPREAD = 0.05
 # within 10% of the best constant prediction's loss is "at chance level"
 CHANCE_MARGIN = 0.9
+# a classifier beats chance by accuracy when it closes half the gap between always guessing
+# the most frequent class and being always right ...
+ACCURACY_GAIN = 0.5
+# ... by more than two standard errors of that guess: on 4 rows (XOR) no accuracy is evidence
+ACCURACY_NOISE = 2.0
+# "the model learns": its loss is at most half the chance level, or its accuracy closes 90% of
+# that gap; a probe that learns has a working learning rate, whatever its curve looked like
+LEARNED_LOSS_SHARE = 0.5
+LEARNED_ACCURACY_GAIN = 0.9
+# rows the probe did not train on must gain at least a quarter of what its own rows gained
+# below chance level; less is memorising the rows, not learning how y depends on X
+GENERALISE_SHARE = 0.25
+# a loss whose value on half the rows is below 2/3 of its value on all of them sums over rows
+# (a mean stays about the same; a sum halves)
+SUM_LOSS_RATIO = 1.5
 
 # weight decay is "dominating" when it undoes more than half the progress made without it
 DECAY_SHARE = 0.5
@@ -194,8 +219,15 @@ def diagnose(model, loss_fn, X, y, *, optimizer=None, steps=50):
     ``X`` and ``y`` are one batch (numpy arrays or Tensors; at most 512 rows are used for the
     model checks and the probe, all of them for the data checks). ``optimizer`` is the one you
     train with: the probe trains a copy of the model with a copy of it for ``steps`` full-batch
-    steps, and judges its learning rate (without it, the probe uses Adam(lr=1e-3) and the
-    learning rate is not judged). Returns a ``DiagnosisReport``; nothing you passed is changed.
+    steps, and judges its learning rate (without it, the probe uses Adam(lr=1e-3), or 1e-2 if
+    that does not beat chance level, and the learning rate is not judged). With a loss that
+    sums over rows (``reduction='sum'``) the probe's gradient is scaled to your whole batch, so
+    learning rates are judged, and suggested, in your own terms. Returns a
+    ``DiagnosisReport``; nothing you passed is changed.
+
+    A report never says "no problem found" when the probe ends no better than chance level
+    (the loss of the best constant guess; for classes, also the accuracy of always guessing
+    the most frequent one), or beats it only on the rows it trained on.
 
     Problems in the data are reported as ``bad_data`` findings, not raised. Only arguments
     that are not a model, a loss or a step count raise (TypeError / ValueError).
@@ -217,12 +249,14 @@ def diagnose(model, loss_fn, X, y, *, optimizer=None, steps=50):
                       _check_bottleneck, _check_saturated_units, _check_dead_relu):
             findings += check(setup)
         if setup.usable:
-            setup.probe = _probe(setup)
+            setup.probe = _first_probe(setup)
             findings += _check_exploding_gradients(setup)
             decay = _check_over_regularized(setup)
             _merge(findings, decay or _check_learning_rate(setup))
-            # a collapse is the symptom users see; when a cause was found it is only told in
-            # the summary, as a finding of its own it would just repeat that cause
+            _settle_lr_advice(setup, findings)
+            # never "no problem found" for a probe that does not beat chance level; but that is
+            # the symptom users see: when a cause was found it is only told in the summary, as
+            # a finding of its own it would just repeat that cause
             if not [f for f in findings if f.name != "bottleneck"]:
                 findings += _check_collapsed_predictions(setup)
         return DiagnosisReport(findings, _summary(setup), setup.numbers)
@@ -262,6 +296,7 @@ class _Setup:
         self.inspected = False
         self.rows_total = 0
         self.X_all = self.X = self.y = None
+        self.X_held = self.y_held = None   # rows the probe does not train on, if there are any
         self.classes = None         # number of mutually exclusive classes, if any
         self.labels = None          # integer class per row, if any
         self.one_hot = False        # targets given as one-hot rows
@@ -269,11 +304,15 @@ class _Setup:
         self.output_activation = None
         self.loss = None
         self.chance = None          # the loss of the best constant prediction
+        self.held_chance = None     # the same constant's loss on the held-out rows
+        self.sums_rows = False      # the loss sums over rows (reduction='sum')
+        self.loss_scale = 1.0       # rows_total / rows for such a loss: see _inspect
         self.linears = []           # (path, Linear) in call order
         self.activations = []       # _Activation, input side first
         self.layer_grads = []       # (path, |gradient|, |weight|) per Linear, at the start
         self.grad_norm = self.weight_norm = 0.0
         self.probe = None
+        self.sweep_up = None        # the probes at larger learning rates, if they were tried
         self.numbers = {}
 
 
@@ -331,8 +370,13 @@ def _prepare_data(s, X, y):
     s.X_all = X
     rows = np.arange(len(X))
     if len(X) > PROBE_ROWS:
-        # a fixed, evenly spread sample: datasets are often sorted by class
+        # a fixed, evenly spread sample: datasets are often sorted by class; up to as many
+        # of the other rows are held out, to tell learning from memorising the probe's rows
         rows = np.sort(np.random.default_rng(0).choice(len(X), PROBE_ROWS, replace=False))
+        held = np.setdiff1d(np.arange(len(X)), rows)
+        if len(held) > PROBE_ROWS:
+            held = np.sort(np.random.default_rng(1).choice(held, PROBE_ROWS, replace=False))
+        s.X_held, s.y_held = X[held], y[held]
     s.X, s.y = X[rows].copy(), y[rows].copy()
     return findings
 
@@ -410,15 +454,46 @@ def _inspect(s):
                                      "make predictions and targets fit as the message says")]
     s.loss = loss.item()
     s.inspected = True
-    s.chance = _chance_loss(s)
+    constant = _constant_prediction(s)
+    s.chance = _loss_of_constant(s, constant, s.y)
+    if s.X_held is not None:
+        s.held_chance = _loss_of_constant(s, constant, s.y_held)
+    s.sums_rows = _sums_over_rows(s)
+    # a summed loss's gradient grows with the rows it adds up: the probe multiplies its loss by
+    # rows_total / rows, so that its steps are as large as yours on the whole batch
+    s.loss_scale = s.rows_total / len(s.X) if s.sums_rows else 1.0
     if loss.requires_grad and math.isfinite(s.loss):
         loss.backward()
-    # per Linear layer: |gradient| / |weight|, which an optimizer step multiplies by the lr
-    s.layer_grads = [(path, _norm([m.weight.grad.numpy()]) if m.weight.grad is not None else 0.0,
+    # per Linear layer: |gradient| / |weight|, which an optimizer step multiplies by the lr;
+    # per row for a summed loss, as the thresholds assume a mean (and its lr is smaller by as much)
+    per_row = len(s.X) if s.sums_rows else 1
+    s.layer_grads = [(path, _norm([m.weight.grad.numpy()]) / per_row
+                      if m.weight.grad is not None else 0.0,
                       _norm([m.weight.numpy()])) for path, m in s.linears]
-    s.grad_norm = _norm([p.grad.numpy() for p in model.parameters() if p.grad is not None])
+    s.grad_norm = _norm([p.grad.numpy() for p in model.parameters()
+                         if p.grad is not None]) / per_row
     s.weight_norm = _norm([p.numpy() for p in model.parameters()])
     return findings
+
+
+def _sums_over_rows(s):
+    """Does the loss add up its rows (reduction='sum') rather than average them?
+
+    Told by the loss's ``reduction`` if it has one, else measured: on every second row a sum
+    halves while a mean stays about the same.
+    """
+    reduction = getattr(s.loss_fn, "reduction", None)
+    if isinstance(reduction, str):
+        return reduction == "sum"
+    if s.kind is not None or len(s.X) < 4:
+        return False       # nn.functional's losses take the mean unless told otherwise
+    try:
+        with tg.no_grad():
+            whole = _scalar(s.loss_fn(Tensor(s.output), Tensor(s.y))).item()
+            half = _scalar(s.loss_fn(Tensor(s.output[::2]), Tensor(s.y[::2]))).item()
+    except (ValueError, TypeError, IndexError):
+        return False
+    return whole > 0 and half > 0 and whole / half > SUM_LOSS_RATIO
 
 
 def _unique(pairs):
@@ -550,8 +625,9 @@ def _is_one_hot(y):
             and (y.sum(axis=1) == 1).all())
 
 
-def _chance_loss(s):
-    """The loss of the best constant prediction: the class frequencies, or the targets' mean."""
+def _constant_prediction(s):
+    """The best constant prediction for the probe's rows (one output row), or None: the class
+    frequencies (as the loss wants them), or the targets' mean."""
     y = s.y
     if s.labels is not None and s.output.ndim == 2:
         prior = np.bincount(s.labels, minlength=s.output.shape[1])[:s.output.shape[1]]
@@ -567,7 +643,15 @@ def _chance_loss(s):
         constant = _logit(mean) if s.kind == "bce_logits" else mean
     else:
         return None
-    prediction = np.broadcast_to(constant, s.output.shape).astype(s.output.dtype)
+    return constant
+
+
+def _loss_of_constant(s, constant, y):
+    """The loss of predicting ``constant`` for every row of targets ``y``: the chance level."""
+    if constant is None:
+        return None
+    shape = (len(y),) + s.output.shape[1:]
+    prediction = np.broadcast_to(constant, shape).astype(s.output.dtype)
     try:
         with tg.no_grad():
             return _scalar(s.loss_fn(Tensor(prediction), Tensor(y))).item()
@@ -815,9 +899,16 @@ def _check_dead_relu(s):
         f"ReLU units whose input is negative for all {len(s.X)} rows: {per_layer}",
         "A dead ReLU outputs 0 and passes back a gradient of 0 for every input, so nothing "
         "can revive it: the layer has lost those units for good.",
-        "start again from a fresh initialisation with a smaller learning rate; normalise the "
-        "inputs; or use nn.LeakyReLU, whose units cannot die completely",
+        _dead_relu_fix(smaller_lr=True),
         shares={label: share for label, share, _, _ in dead_layers})]
+
+
+def _dead_relu_fix(smaller_lr):
+    # too large a step is the usual killer, unless the probe showed that larger steps train
+    restart = "start again from a fresh initialisation" + (
+        " with a smaller learning rate" if smaller_lr else "")
+    return (restart + "; normalise the inputs; or use nn.LeakyReLU, whose units cannot die "
+            "completely")
 
 
 def _dead_units(pre):
@@ -836,7 +927,7 @@ def _check_exploding_gradients(s):
     (Adam scales its steps to the lr whatever the gradient's size, so a large gradient alone
     is no problem when the probe trains; the probe's own growth is judged with the lr.)
     """
-    if not s.inspected or s.probe.good:
+    if not s.inspected or s.probe.good:        # good: it trained well, or it learned
         return []
     if not math.isfinite(s.grad_norm) and math.isfinite(s.loss):
         return [_exploding(f"the gradient at the current weights overflows to inf/NaN although "
@@ -871,16 +962,21 @@ def _exploding(evidence, **numbers):
 # ----- stage 3: the training probe -------------------------------------------------------------
 
 class _ProbeResult:
-    """Losses (one per step, then one after the last step), gradient and weight norms."""
+    """Losses (one per step, then one after the last step), gradient and weight norms, and the
+    verdicts drawn from them: unstable, good, beat_chance, learned, memorised."""
 
-    def __init__(self, lr, losses, grad_norms, weight_norms, output, chance):
+    def __init__(self, lr, losses, grad_norms, weight_norms, output, chance, accuracy=None,
+                 held=None, held_chance=None):
         self.lr, self.losses, self.output = lr, losses, output
         self.grad_norms, self.weight_norms = grad_norms, weight_norms
+        self.accuracy, self.held = accuracy, held
         finite = [v for v in losses if math.isfinite(v)]
         self.start = losses[0]
         self.diverged = len(finite) < len(losses) or output is None
         tail = losses[-max(1, len(losses) // 5):]          # robust to the last step's noise
         self.end = float(np.median(tail)) if not self.diverged else math.inf
+        # the loss of the trained copy (eval mode), as the summary shows it
+        self.final = losses[-1] if not self.diverged else math.inf
         self.progress = (self.start - self.end) / abs(self.start) if self.start else 0.0
         self.blew_up = bool(finite) and max(finite) > BLOWUP_FACTOR * abs(self.start)
         rises = np.diff(finite) > 1e-3 * np.abs(finite[:-1]) if len(finite) > 1 else []
@@ -890,8 +986,23 @@ class _ProbeResult:
         self.rose = len(finite) > 1 and max(finite[1:]) > self.start + 1e-3 * abs(self.start)
         # the loss of the best constant prediction is where a model lands that learned nothing
         self.at_chance = chance is not None and self.end >= CHANCE_MARGIN * chance
-        self.good = (not self.unstable and self.progress >= GOOD_PROGRESS
-                     and not self.at_chance)
+        below_chance = chance is not None and self.final < CHANCE_MARGIN * chance
+        gain = _accuracy_gain(accuracy)
+        # below chance on its own rows but not on rows it never saw: memorised, not learned
+        self.memorised = (below_chance and held is not None and _gain(held, held_chance)
+                          < GENERALISE_SHARE * _gain(self.final, chance))
+        self.judged = chance is not None or accuracy is not None
+        self.beat_chance = (below_chance or gain >= ACCURACY_GAIN) and not self.memorised
+        # learned: far below chance, or nearly always right (on a few rows, such as XOR's 4,
+        # that counts together with a loss below chance level, not on its own)
+        self.learned = (not self.diverged and not self.memorised
+                        and (chance is not None and self.final <= LEARNED_LOSS_SHARE * chance
+                             or gain >= LEARNED_ACCURACY_GAIN
+                             or below_chance and _accuracy_gain(accuracy, noise=False)
+                             >= LEARNED_ACCURACY_GAIN))
+        # trained well: steadily and clearly below chance, or it learned, whatever the path
+        self.good = self.learned or (not self.unstable and self.progress >= GOOD_PROGRESS
+                                     and not self.at_chance and not self.memorised)
         finite_grads = [g for g in grad_norms if math.isfinite(g)]
         self.gradient_growth = (math.inf if len(finite_grads) < len(grad_norms)
                                 else max(grad_norms) / grad_norms[0]
@@ -901,16 +1012,68 @@ class _ProbeResult:
                               else math.inf)
 
 
+def _gain(loss, chance):
+    """How far below chance level ``loss`` lies, as a share of chance level (scale-free, so a
+    summed loss on fewer rows compares too)."""
+    if loss is None or chance is None or chance <= 0 or not math.isfinite(loss):
+        return 0.0
+    return (chance - loss) / chance
+
+
+def _accuracy(s, output):
+    """(accuracy, rate of always guessing the most frequent class, number of guesses) of the
+    class predictions in ``output`` on the probe's rows, or None when y holds no classes."""
+    if output is None:
+        return None
+    if s.labels is not None and output.ndim == 2 and output.shape[1] >= 2:
+        predicted, truth = output.argmax(axis=1), s.labels
+        majority = np.bincount(truth).max() / len(truth)
+    elif (s.kind in ("bce", "bce_logits", "mse") and output.shape == s.y.shape
+          and np.isin(s.y, (0, 1)).all()):
+        # 0/1 targets: yes/no questions, one per output column, answered at 0.5 (logits at 0)
+        predicted, truth = output > (0.0 if s.kind == "bce_logits" else 0.5), s.y > 0.5
+        share = truth.mean(axis=0)
+        majority = np.maximum(share, 1 - share).mean()
+    else:
+        return None
+    return float((predicted == truth).mean()), float(majority), int(predicted.size)
+
+
+def _accuracy_gain(accuracy, noise=True):
+    """The share of the gap between always guessing the most frequent class and always being
+    right that ``accuracy`` closes; 0 when the gain is within the noise of a guess (unless
+    ``noise`` is False)."""
+    if accuracy is None:
+        return 0.0
+    rate, majority, count = accuracy
+    margin = ACCURACY_NOISE * math.sqrt(majority * (1 - majority) / count) if noise else 0.0
+    if majority >= 1 or rate - majority <= margin:
+        return 0.0
+    return (rate - majority) / (1 - majority)
+
+
 def _learning_rate(optimizer):
     groups = getattr(optimizer, "param_groups", None)
     return groups[0].get("lr") if groups else None
 
 
-def _probe(s, lr_factor=1.0, weight_decay=None):
+def _first_probe(s):
+    """The probe with your optimizer; without one, with Adam at 1e-3, or at 1e-2 when 1e-3 does
+    not beat chance level in the probe's few steps (the learning rate is not judged then)."""
+    if s.optimizer is not None:
+        return _probe(s)
+    for lr in DEFAULT_PROBE_LRS:
+        probe = _probe(s, default_lr=lr)
+        if probe.beat_chance or probe.unstable or not probe.judged:
+            break
+    return probe
+
+
+def _probe(s, lr_factor=1.0, weight_decay=None, default_lr=DEFAULT_PROBE_LRS[0]):
     """Train a fresh copy for ``s.steps`` full-batch steps; the lr scaled by ``lr_factor``."""
     model, optimizer = _copy_for_probe(s.model, s.optimizer)
     if optimizer is None:
-        optimizer = Adam(model.parameters(), lr=DEFAULT_PROBE_LR)
+        optimizer = Adam(model.parameters(), lr=default_lr)
     for group in getattr(optimizer, "param_groups", []):
         group["lr"] = group["lr"] * lr_factor
         if weight_decay is not None and "weight_decay" in group:
@@ -918,6 +1081,7 @@ def _probe(s, lr_factor=1.0, weight_decay=None):
     params = [p for p in model.parameters() if p.requires_grad]
     x, y = Tensor(s.X), Tensor(s.y)
     losses, grad_norms, weight_norms, output = [], [], [_norm(p.numpy() for p in params)], None
+    held = None
     try:
         for _ in range(s.steps):
             loss = _scalar(s.loss_fn(model(x), y))
@@ -925,7 +1089,7 @@ def _probe(s, lr_factor=1.0, weight_decay=None):
             if not math.isfinite(losses[-1]) or losses[-1] > DIVERGED_FACTOR * abs(losses[0]):
                 break
             optimizer.zero_grad()
-            loss.backward()
+            (loss * s.loss_scale if s.loss_scale != 1 else loss).backward()   # see _inspect
             grad_norms.append(_norm(p.grad.numpy() for p in params if p.grad is not None))
             optimizer.step()
             weight_norms.append(_norm(p.numpy() for p in params))
@@ -935,11 +1099,24 @@ def _probe(s, lr_factor=1.0, weight_decay=None):
                 prediction = model(x)
                 losses.append(_scalar(s.loss_fn(prediction, y)).item())
             output = prediction.numpy()
+            held = _held_out_loss(s, model)
     except (ValueError, TypeError, FloatingPointError, OverflowError):
         # once the weights hold NaN some losses refuse their input (BCELoss checks [0, 1])
         losses.append(math.nan)
     return _ProbeResult(_learning_rate(optimizer), losses, grad_norms, weight_norms, output,
-                        s.chance)
+                        s.chance, _accuracy(s, output), held, s.held_chance)
+
+
+def _held_out_loss(s, model):
+    """The trained copy's loss on rows it did not train on, or None (none, or it fails)."""
+    if s.X_held is None or s.held_chance is None:
+        return None
+    try:
+        with tg.no_grad():
+            loss = _scalar(s.loss_fn(model(Tensor(s.X_held)), Tensor(s.y_held))).item()
+    except (ValueError, TypeError, IndexError):
+        return None       # e.g. a label out of range among rows the data checks did not see
+    return loss if math.isfinite(loss) else None
 
 
 def _sweep(s, factors):
@@ -955,10 +1132,17 @@ def _sweep(s, factors):
     return results
 
 
+def _trained_well(results):
+    """The probes that trained well, each at a learning rate below every one that diverged,
+    blew up or oscillated without learning: a learning rate seen to fail is never recommended."""
+    failed = min((r.lr for r in results if r.unstable and not r.good), default=math.inf)
+    return [r for r in results if r.good and r.lr < failed]
+
+
 def _sweep_text(s, results):
     """The sweep in words ('... ended at loss 2.306 at lr 0.2, 1.649 at lr 0.02; lr 0.02
     trained well, best 0.02') and the (lowest, highest) learning rate that trained well."""
-    good = [r for r in results if r.good]
+    good = _trained_well(results)
     tried = ", ".join(f"{_loss_text(r)} at lr {r.lr:.3g}" for r in results)
     low, high = min(r.lr for r in good), max(r.lr for r in good)
     best = max(good, key=lambda r: r.progress)
@@ -972,26 +1156,69 @@ def _loss_text(probe):
     return f"{probe.end:.4g}" if not probe.diverged else "inf/NaN"
 
 
+def _sweep_entry(probe):
+    """'2.297 at lr 0.1', and what else went wrong: '(oscillating)', '(2.61 on rows it did
+    not train on)'."""
+    text = f"{_loss_text(probe)} at lr {probe.lr:.3g}"
+    if probe.memorised:
+        return text + f" ({probe.held:.4g} on rows it did not train on)"
+    if probe.unstable and not probe.diverged:
+        return text + (" (oscillating)" if probe.oscillating else " (blew up on the way)")
+    return text
+
+
 def _check_learning_rate(s):
+    """lr_too_high / lr_too_low when a sweep of copies at other learning rates trains where
+    the probe did not; exploding_gradients when the probe blew up and nothing smaller helped.
+
+    A probe that learns (loss far below chance, or accuracy near 100%) is left alone: its
+    learning rate works, however bumpy the way down.
+    """
     probe, lr = s.probe, _learning_rate(s.optimizer)
     losses = [v for v in probe.losses if math.isfinite(v)]
     if not losses or min(losses) < 0 or probe.start <= 1e-12:
         return []      # a loss that is already 0, or unbounded below: no lr to judge
     if probe.good:
-        return []
+        return []      # trained well, or learned however bumpy the way: the lr works
     if probe.unstable or probe.rose:
         if lr is not None:
             sweep = _sweep(s, [1 / f for f in LR_SWEEP_FACTORS])
-            if any(r.good for r in sweep):
+            if _trained_well(sweep):
                 return [_lr_too_high(s, probe, sweep)]
         if probe.diverged or probe.gradient_growth > GRADIENT_GROWTH:
             return [_exploding_in_probe(probe, also_smaller=lr is not None)]
         return []
-    if lr is not None and abs(probe.progress) < STALL_PROGRESS:
-        sweep = _sweep(s, LR_SWEEP_FACTORS)
-        if any(r.good and r.progress > 5 * abs(probe.progress) for r in sweep):
-            return [_lr_too_low(s, probe, sweep)]
+    stuck = probe.judged and not probe.beat_chance
+    if lr is not None and (abs(probe.progress) < STALL_PROGRESS or stuck):
+        s.sweep_up = _sweep(s, LR_SWEEP_FACTORS)
+        if any(stuck or r.progress > 5 * abs(probe.progress)
+               for r in _trained_well(s.sweep_up)):
+            return [_lr_too_low(s, probe, s.sweep_up)]
     return []
+
+
+def _settle_lr_advice(s, findings):
+    """Drop advice that the learning-rate sweep contradicts (the sweep is the evidence).
+
+    When copies at larger learning rates trained well (lr_too_low), or merely stayed steady,
+    "lower the learning rate" is wrong: a large gradient at the start (exploding_gradients)
+    did not throw them off, and the lr is not what kills ReLUs. (lr_too_high and
+    exploding_gradients agree, so both stay.)
+    """
+    too_low = next((f for f in findings if f.name == "lr_too_low"), None)
+    steady = [r for r in s.sweep_up or [] if not r.unstable]
+    if too_low is None and not steady:
+        return
+    for finding in list(findings):
+        if finding.name == "exploding_gradients":
+            findings.remove(finding)
+            if too_low is not None:
+                ratio = finding.numbers.get("largest_ratio")
+                size = f" (gradient norm / weight norm up to {ratio:.3g})" if ratio else ""
+                too_low.evidence += (f"; the gradients at the start are large next to the "
+                                     f"weights{size}, but the larger steps trained all the same")
+        elif finding.name == "dead_relu":
+            finding.fix = _dead_relu_fix(smaller_lr=False)
 
 
 def _exploding_in_probe(probe, also_smaller):
@@ -1034,10 +1261,15 @@ def _lr_fix(low, high):
 
 def _lr_too_low(s, probe, sweep):
     text, (low, high) = _sweep_text(s, sweep)
+    if abs(probe.progress) < STALL_PROGRESS:
+        moved = (f"barely moved in {s.steps} steps: {probe.start:.4g} → {probe.end:.4g} "
+                 f"({-probe.progress:+.2%})")
+    else:
+        chance = f", chance level {s.chance:.4g}" if s.chance is not None else ""
+        moved = (f"did not beat chance level in {s.steps} steps: {probe.start:.4g} → "
+                 f"{probe.end:.4g}{chance}")
     return Finding(
-        "lr_too_low",
-        f"with lr {probe.lr:g} the probe's loss barely moved in {s.steps} steps: "
-        f"{probe.start:.4g} → {probe.end:.4g} ({-probe.progress:+.2%}); {text}",
+        "lr_too_low", f"with lr {probe.lr:g} the probe's loss {moved}; {text}",
         "The steps are so small that the weights hardly change: training is not broken, "
         "just far too slow to get anywhere.",
         _lr_fix(low, high), suggested_lr=(low, high))
@@ -1068,22 +1300,67 @@ def _check_over_regularized(s):
 
 
 def _check_collapsed_predictions(s):
+    """The probe ends no better than a constant guess: by its loss, by its accuracy, or only on
+    the rows it trained on. (diagnose asks only when no other finding explains it.)"""
     probe = s.probe
+    if probe.diverged or not probe.judged or probe.beat_chance:
+        return []
     state = _collapse(s, probe.output)
-    if probe.diverged or s.chance is None or state is None:
-        return []
-    collapsed, description = state
-    if not collapsed or probe.losses[-1] < CHANCE_MARGIN * s.chance:
-        return []
+    collapsed = state is not None and state[0]
+    evidence = f"after {s.steps} training steps on a copy "
+    if probe.memorised:
+        evidence += (f"the loss on its {len(s.X)} rows fell from {probe.start:.4g} to "
+                     f"{probe.final:.4g}, below chance level, {_chance_text(s)}; but on "
+                     f"{len(s.X_held)} rows it did not train on it is {probe.held:.4g}, "
+                     f"against {s.held_chance:.4g} for the same constant guess there: it "
+                     "memorised its rows instead of learning how y depends on X")
+    else:
+        if collapsed:
+            evidence += f"{state[1]}; "
+        evidence += f"the loss went from {probe.start:.4g} to {probe.final:.4g}"
+        evidence += (f", stuck at chance level, {_chance_text(s)}" if s.chance is not None
+                     else " and did not beat chance level")
+    before, after = _accuracy(s, s.output), probe.accuracy
+    if after is not None:
+        evidence += (f"; accuracy {before[0]:.0%} → {after[0]:.0%}, against {after[1]:.0%} for "
+                     "always guessing the most frequent class")
+    sweep = s.sweep_up or []
+    tried = ", ".join(_sweep_entry(r) for r in sweep)
+    unsteady = [r for r in sweep if r.beat_chance]     # below chance, but too bumpy to suggest
+    if unsteady:
+        evidence += f"; at larger learning rates the loss ended at {tried}"
+    elif sweep:
+        evidence += f"; larger learning rates did not beat chance either (loss {tried})"
+    fix = ("first check that y carries signal about X: that X and y are aligned (shuffled "
+           "together) and that y is computed from X; labels shuffled on their own look "
+           "exactly like this")
+    if probe.memorised:
+        fix += ("; if they are right, the model needs more rows, or fewer parameters, to find "
+                "a rule instead of remembering rows")
+    elif unsteady:
+        fix += (f"; if they are right, steps larger than yours got below chance level, but "
+                f"unsteadily: try a learning rate between {probe.lr:.3g} and "
+                f"{unsteady[0].lr:.3g} with more steps, or Adam")
+    elif sweep:
+        relu = "" if any(a.kind == "relu" for a in s.activations) else ", use ReLU hidden units"
+        fix += ("; if they are right, the step size is not the reason: the model cannot fit "
+                f"them, so make it wider or deeper{relu}, or give it more steps "
+                f"(nn.diagnose(..., steps={10 * s.steps}))")
+    else:
+        fix += ("; if they are right, the model or its learning rate cannot fit them in "
+                f"{s.steps} steps: try a larger learning rate (or Adam), a wider model, or "
+                "more steps" + ("; pass your optimizer to have its learning rate judged"
+                                if s.optimizer is None else ""))
+    if collapsed and s.labels is not None:
+        fix += "; if the classes are very unbalanced, weight or resample them"
     return [Finding(
-        "collapsed_predictions",
-        f"after {s.steps} training steps on a copy {description}; the loss, "
-        f"{probe.losses[-1]:.4g}, is stuck at chance level, {_chance_text(s)}",
-        "The model has learned only what it can without looking at the input (the class "
-        "frequencies, or the targets' mean); the gradient no longer points anywhere better.",
-        "check that X and y are aligned (shuffled together) and that y depends on X; if the "
-        "classes are very unbalanced, weight or resample them; then re-run nn.diagnose",
-        loss=probe.losses[-1], chance=s.chance)]
+        "collapsed_predictions", evidence,
+        "The model's predictions are no better than a guess that ignores the input (the class "
+        "frequencies, or the targets' mean): what it learned does not depend on X, so the "
+        "gradient no longer points anywhere better.",
+        fix + "; then re-run nn.diagnose",
+        loss=probe.final, chance=s.chance, held_out_loss=probe.held,
+        accuracy=None if after is None else after[0])]
 
 
 def _collapse(s, output):
@@ -1139,21 +1416,31 @@ def _summary(s):
     n.update(loss_start=probe.start, loss_end=probe.losses[-1], chance_loss=s.chance,
              probe_steps=s.steps, lr=probe.lr)
     optimizer = (f"{type(s.optimizer).__name__}(lr={probe.lr:g})" if s.optimizer is not None
-                 else f"Adam(lr={DEFAULT_PROBE_LR:g}) (no optimizer given, so the learning "
+                 else f"Adam(lr={probe.lr:g}) (no optimizer given, so the learning "
                       "rate was not judged)")
     end = "inf/NaN (diverged)" if probe.diverged else f"{probe.losses[-1]:.4g}"
     lines.append(f"probe: {s.steps} steps of {optimizer} on a copy: loss {probe.start:.4g} → "
                  f"{end}")
+    if s.sums_rows:
+        n.update(loss_reduction="sum", gradient_scale=s.loss_scale)
+        if s.loss_scale != 1:
+            lines.append(f"the loss sums over rows: the probe scales its gradient by "
+                         f"{s.rows_total} / {len(s.X)} = {s.loss_scale:.3g}, so that its "
+                         "steps are as large as yours on the whole batch")
     if s.chance is not None:
         lines.append(f"chance level: {_chance_text(s)}")
+    if probe.held is not None:
+        n.update(held_out_loss=probe.held, held_out_chance=s.held_chance)
+        lines.append(f"on {len(s.X_held)} rows the probe did not train on: loss "
+                     f"{probe.held:.4g}, chance level there {s.held_chance:.4g}")
     state = _collapse(s, probe.output)
     if state is not None and state[0]:
         lines.append(f"after the probe {state[1]}: collapsed predictions")
-    if s.labels is not None and s.output.ndim == 2 and probe.output is not None:
-        before = float((s.output.argmax(axis=1) == s.labels).mean())
-        after = float((probe.output.argmax(axis=1) == s.labels).mean())
-        n.update(accuracy_start=before, accuracy_end=after)
-        lines.append(f"accuracy on the batch: {before:.0%} → {after:.0%}")
+    before, after = _accuracy(s, s.output), probe.accuracy
+    if before is not None and after is not None:
+        n.update(accuracy_start=before[0], accuracy_end=after[0], majority_rate=after[1])
+        lines.append(f"accuracy on the batch: {before[0]:.0%} → {after[0]:.0%} (always "
+                     f"guessing the most frequent class: {after[1]:.0%})")
     ratios = ", ".join(f"{p or 'model'}: {g / w:.2g}" for p, g, w in s.layer_grads if w > 0)
     if ratios:
         lines.append(f"gradient norm / weight norm per Linear layer at the start: {ratios}")
