@@ -3,7 +3,10 @@
 Each case below builds one classic mistake and the same setup with that mistake corrected;
 a false alarm on the fixed one fails as surely as a miss on the broken one. Then: the user's
 model and optimizer come back bit for bit unchanged, bad data is reported rather than raised,
-the report reads well, and the example script diagnoses its four setups correctly.
+the report reads well, and the example script diagnoses its four setups correctly. Last, the
+verdicts that once went wrong: a probe stuck at chance level (shuffled digit labels, XOR at
+0.5) is never "no problem found", learning-rate advice never contradicts itself or the sweep,
+and a loss with reduction='sum' on a batch larger than the probe's is judged at the user's step.
 """
 
 import pathlib
@@ -468,3 +471,156 @@ def test_example_diagnoses_each_classic_with_its_cause_and_clears_the_fixed_ones
         assert sections[key].endswith("found: " + names), (key, sections[key])
     for i in range(1, 5):
         assert sections[f"fixed {i}"] == "nn.diagnose: no problem found"
+
+
+# ----- a probe that does not beat chance level is never "no problem found" ------------------
+
+def digits_run(shuffled, optimizer, lr):
+    """scikit-learn's digits (pixels / 16) into 64-64-10; labels shuffled apart from X if asked."""
+    from sklearn.datasets import load_digits
+    data = load_digits()
+    X, y = (data.data / 16).astype(np.float32), data.target.astype(np.int64)
+    if shuffled:
+        y = np.random.default_rng(0).permutation(y)
+    tg.manual_seed(0)
+    return run(mlp([64, 64, 10]), nn.CrossEntropyLoss(), X, y, optimizer=optimizer, lr=lr)
+
+
+def test_shuffled_digit_labels_stuck_at_chance_are_reported():
+    # the probe's loss stays at the class frequencies' (2.298 -> 2.288, chance 2.297) and its
+    # accuracy at the majority rate: this used to read "no problem found"
+    report = digits_run(shuffled=True, optimizer="sgd", lr=0.1)
+    assert report.names == ["collapsed_predictions"], str(report)
+    evidence, fix = report.findings[0].evidence, report.findings[0].fix
+    assert "chance level" in evidence and "most frequent class" in evidence
+    assert "aligned" in fix and "learning rate" in evidence + fix
+    assert report.numbers["loss_end"] > 0.9 * report.numbers["chance_loss"]
+    # the same setup with the real labels learns and gets a clean report
+    assert digits_run(shuffled=False, optimizer="sgd", lr=0.1).ok
+
+
+def test_memorising_shuffled_labels_is_told_apart_by_rows_the_probe_did_not_train_on():
+    # Adam at 0.01 memorises 512 shuffled rows (loss far below chance on them), but on the
+    # held-out rows it is worse than chance: the labels carry no signal
+    report = digits_run(shuffled=True, optimizer="adam", lr=0.01)
+    assert report.names == ["collapsed_predictions"], str(report)
+    assert report.numbers["loss_end"] < 0.9 * report.numbers["chance_loss"]
+    assert report.numbers["held_out_loss"] > report.numbers["held_out_chance"]
+    assert "memorised" in report.findings[0].evidence
+    assert digits_run(shuffled=False, optimizer="adam", lr=0.01).ok
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+
+
+def xor_run(act, loss_fn, lr, seed=0, init=None, steps=50):
+    """The seeds' XOR: a 2-4-1 net with a sigmoid output, full-batch SGD."""
+    tg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(2, 4), act(), nn.Linear(4, 1), nn.Sigmoid())
+    if init is not None:
+        nn.init.normal_(model[0].weight, std=init[0])
+        nn.init.normal_(model[2].weight, std=init[1])
+    return run(model, loss_fn, XOR_X, XOR_Y, optimizer="sgd", lr=lr, steps=steps)
+
+
+@pytest.mark.parametrize("act, loss_fn, lr", [(nn.Sigmoid, nn.BCELoss, 0.1),
+                                              (nn.Sigmoid, nn.BCELoss, 1.0),
+                                              (nn.Tanh, nn.MSELoss, 0.1)],
+                         ids=["sigmoid-bce-0.1", "sigmoid-bce-1", "tanh-mse-0.1"])
+def test_xor_stuck_at_one_half_gets_a_finding(act, loss_fn, lr):
+    report = xor_run(act, loss_fn(), lr)
+    chance = report.numbers["chance_loss"]
+    assert report.numbers["loss_end"] > 0.9 * chance          # the probe is stuck at 0.5
+    assert report.names and set(report.names) <= {"collapsed_predictions", "lr_too_low"}
+    assert "chance level" in report.findings[0].evidence, str(report)
+
+
+# ----- no contradictory learning-rate advice -------------------------------------------------
+
+TINY_THEN_LARGE = (0.001, 3.0)     # first layer's weights tiny: its gradient is 250x its weights
+
+
+def test_xor_that_learns_gets_no_lr_or_exploding_finding():
+    # learns XOR to 100% at lr 1 although its first layer's gradient / weight ratio is 250
+    # (this used to say exploding_gradients, "lower the learning rate")
+    report = xor_run(nn.Tanh, nn.BCELoss(), 1.0, seed=1, init=TINY_THEN_LARGE)
+    assert report.numbers["accuracy_end"] == 1.0
+    assert report.ok, str(report)
+
+
+def test_lr_sweep_wins_over_a_large_starting_gradient():
+    # at lr 0.01 the same net is stuck at chance; larger steps train, so "raise the lr" and
+    # "lower the lr" must not both be said
+    report = xor_run(nn.Tanh, nn.BCELoss(), 0.01, seed=1, init=TINY_THEN_LARGE)
+    assert report.names == ["lr_too_low"], str(report)
+    low, high = report.findings[0].numbers["suggested_lr"]
+    assert 0.01 < low <= high
+    assert "large next to the weights" in report.findings[0].evidence
+    # the suggestion really trains: a probe at it learns
+    again = xor_run(nn.Tanh, nn.BCELoss(), high, seed=1, init=TINY_THEN_LARGE)
+    assert again.ok and again.numbers["accuracy_end"] == 1.0, str(again)
+
+
+@pytest.mark.parametrize("act", [nn.Sigmoid, nn.Tanh], ids=["sigmoid", "tanh"])
+@pytest.mark.parametrize("loss_fn", [nn.BCELoss, nn.MSELoss], ids=["bce", "mse"])
+@pytest.mark.parametrize("lr", [1e-4, 0.01, 0.1, 1.0, 3.0, 10.0])
+def test_xor_reports_never_contradict_themselves(act, loss_fn, lr):
+    report = xor_run(act, loss_fn(), lr, seed=1, init=TINY_THEN_LARGE)
+    names = set(report.names)
+    lower = names & {"exploding_gradients", "lr_too_high"}
+    assert not ("lr_too_low" in names and lower), str(report)
+    if "lr_too_low" in names:
+        assert not any("smaller learning rate" in f.fix or "lower the learning rate" in f.fix
+                       for f in report.findings)
+    learned = report.numbers["loss_end"] <= 0.5 * report.numbers["chance_loss"]
+    if learned:
+        assert not names & {"lr_too_low", "lr_too_high", "exploding_gradients"}, str(report)
+    for finding in report.findings:
+        if "suggested_lr" in finding.numbers:          # never an lr that diverged
+            assert xor_run(act, loss_fn(), finding.numbers["suggested_lr"][1], seed=1,
+                           init=TINY_THEN_LARGE).ok
+
+
+# ----- losses that sum over rows -----------------------------------------------------------------
+
+def sum_loss_run(mean_lr, n=4096):
+    """Blobs of n rows, CrossEntropyLoss(reduction='sum'), SGD at mean_lr / n: the step a
+    mean loss would take at mean_lr."""
+    X, y = blobs(n=n)
+    tg.manual_seed(0)
+    return run(mlp([2, 16, 3]), nn.CrossEntropyLoss(reduction="sum"), X, y, optimizer="sgd",
+               lr=mean_lr / n)
+
+
+@pytest.mark.parametrize("mean_lr", [0.1, 0.5, 2.0])
+def test_sum_loss_on_a_large_batch_with_a_good_lr_is_healthy(mean_lr):
+    # the probe's 512 rows sum to an eighth of the user's gradient; it used to see a step
+    # eight times too small (and, at 0.1, a gradient 500 times its weights: "exploding")
+    report = sum_loss_run(mean_lr)
+    assert report.ok, str(report)
+    assert report.numbers["loss_reduction"] == "sum"
+    assert report.numbers["gradient_scale"] == 4096 / 512
+
+
+def test_sum_loss_on_a_large_batch_with_too_high_an_lr_is_lr_too_high():
+    # 12 / 4096 blows the loss up on the whole batch (1.4e5 after 10 steps, from 5326); on
+    # 512 rows it used to look fine
+    report = sum_loss_run(12.0)
+    assert "lr_too_high" in report.names, str(report)
+    low, high = next(f for f in report.findings if f.name == "lr_too_high").numbers["suggested_lr"]
+    assert high < 12.0 / 4096                # in the user's own (summed) terms
+    assert sum_loss_run(high * 4096).ok       # and it trains
+
+
+def test_a_hand_written_sum_loss_is_recognised_by_measuring_it():
+    X, y = regression(n=1024)
+    tg.manual_seed(0)
+
+    def summed_squares(pred, target):
+        return ((pred - target) ** 2).sum()
+
+    report = run(mlp([2, 16, 1]), summed_squares, X, y, optimizer="sgd", lr=0.05 / 1024)
+    assert report.numbers["loss_reduction"] == "sum" and report.numbers["gradient_scale"] == 2
+    mean_report = run(mlp([2, 16, 1]), nn.MSELoss(), X, y, optimizer="sgd", lr=0.05)
+    assert "loss_reduction" not in mean_report.numbers
