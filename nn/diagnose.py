@@ -1388,10 +1388,12 @@ def _chance_text(s):
     text = f"{s.chance:.4g}, the loss of always predicting "
     if s.labels is not None and s.kind in _CLASS_LOSSES:
         ln_c = math.log(s.classes)
-        if abs(s.chance - ln_c) < 0.05 * ln_c:
-            return text + f"the class frequencies (≈ ln C = ln {s.classes} = {ln_c:.4g})"
-        return text + (f"the class frequencies (below ln {s.classes} = {ln_c:.4g} because "
-                       "the classes are unbalanced)")
+        per_row = s.chance / len(s.X) if s.sums_rows else s.chance
+        rows = f"{per_row:.4g} per row, " if s.sums_rows else ""
+        if abs(per_row - ln_c) < 0.05 * ln_c:
+            return text + f"the class frequencies ({rows}≈ ln C = ln {s.classes} = {ln_c:.4g})"
+        return text + (f"the class frequencies ({rows}below ln {s.classes} = {ln_c:.4g} "
+                       "because the classes are unbalanced)")
     return text + ("the class frequencies" if s.labels is not None else "the targets' mean")
 
 
@@ -1443,7 +1445,9 @@ def _summary(s):
                      f"guessing the most frequent class: {after[1]:.0%})")
     ratios = ", ".join(f"{p or 'model'}: {g / w:.2g}" for p, g, w in s.layer_grads if w > 0)
     if ratios:
-        lines.append(f"gradient norm / weight norm per Linear layer at the start: {ratios}")
+        per_row = " (per row, as for a mean loss)" if s.sums_rows else ""
+        lines.append(f"gradient norm / weight norm per Linear layer at the start{per_row}: "
+                     f"{ratios}")
     relus = [a for a in s.activations if a.kind == "relu"]
     if relus:
         shares = ", ".join(f"{a.label}: {_dead_units(a.pre).mean():.0%}" for a in relus)
