@@ -23,7 +23,6 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.anomaly import user_frame
 from tinygrad_edu.autograd import increment_version
 
 
@@ -126,17 +125,17 @@ class Optimizer:
         if closure is not None:
             with tg.enable_grad():
                 loss = closure()
-        where = None
+        changed = []
         with tg.no_grad():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
                     self._update(p, p.numpy(), p.grad.numpy(), group, self.state.setdefault(p, {}))
-                    # a graph recorded before this step must not run backward on the new
-                    # values; the caller's line is looked up once per step
-                    where = where or user_frame()
-                    increment_version(p, where=where)
+                    changed.append(p)
+        # a graph recorded before this step must not run backward on the new values; the
+        # line named is the caller's (stacklevel=2: one frame, not a stack walk: W1 -3%)
+        increment_version(*changed, stacklevel=2)
         return loss
 
     def _update(self, p, data, grad, group, state):

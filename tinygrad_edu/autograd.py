@@ -18,6 +18,7 @@ same tensor are added together.
 import functools
 import heapq
 import math
+import sys
 import threading
 import warnings
 
@@ -127,18 +128,22 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
-def increment_version(*tensors, where=None):
+def increment_version(*tensors, stacklevel=None):
     """Tell the engine that the arrays of ``tensors`` were changed in place just now.
 
     For code that writes into ``t.numpy()`` directly (an optimizer step, say): a recorded op
     that saved these values for its backward then refuses to run on the changed ones, as
     it does after ``t += ...``. (PyTorch: ``torch.autograd.graph.increment_version``.)
-    ``where`` names the line of user code responsible; by default, the caller's.
+    The error names the line of user code responsible: the first one outside the library
+    on the stack, or, with ``stacklevel=n``, the caller n levels up (1: the caller of
+    ``increment_version``), which is quicker to find.
     """
-    if where is None:
+    if stacklevel is None:
         where = anomaly.user_frame()
-    for t in tensors:
-        versions.note_write(t._data, where)
+    else:
+        frame = sys._getframe(stacklevel)
+        where = anomaly.CreatedAt(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+    versions.note_writes([t._data for t in tensors], where)
 
 
 class strict_numbers:

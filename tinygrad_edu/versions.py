@@ -51,20 +51,25 @@ def note_write(array, where=None):
     """Record that ``array``'s memory is being changed in place now.
 
     ``where`` is the line of user code that does it (found on the stack when not given), so
-    that a failing backward can point at it. Optimizer steps call this for every parameter
-    of every step, so the common case (the array owns its memory and was written before) is
-    kept to a dict lookup and two stores.
+    that a failing backward can point at it.
     """
-    owner = array if array.base is None else _owner(array)
-    key = id(owner)
-    entry = _by_storage.get(key)
+    note_writes((array,), anomaly.user_frame() if where is None else where)
+
+
+def note_writes(arrays, where):
+    """``note_write`` for several arrays changed by one line (an optimizer step: every
+    parameter, every step). The common case, an array that owns its memory and was written
+    before, costs a dict lookup and two stores."""
     number = next(sequence)
-    if where is None:
-        where = anomaly.user_frame()
-    if entry is not None and entry[1]() is owner:
-        entry[0], entry[2] = number, where
-    else:
-        _by_storage[key] = [number, weakref.ref(owner, lambda r, key=key: _forget(r, key)), where]
+    for array in arrays:
+        owner = array if array.base is None else _owner(array)
+        key = id(owner)
+        entry = _by_storage.get(key)
+        if entry is not None and entry[1]() is owner:
+            entry[0], entry[2] = number, where
+        else:
+            _by_storage[key] = [number, weakref.ref(owner, lambda r, key=key: _forget(r, key)),
+                                where]
     state.last = number
 
 
