@@ -906,8 +906,8 @@ CASES = UNARY + SOFTMAX + REDUCTIONS + SHAPES + GETITEM + CLAMP + BINARY + POW +
 
 # tinygrad_edu's known departures from PyTorch: each case stays in the table, expected to fail
 # until the engine is fixed (strict: a fix makes the mark fail, so it must be removed then)
-_MASK_TIMES_INF = ("backward is grad * mask again (commit 4825916, for speed; README lists it as "
-                   "a known difference): an infinite upstream gradient where the slope is 0 "
+_MASK_TIMES_INF = ("backward is grad * mask, for speed (README: a known difference): "
+                   "an infinite upstream gradient where the slope is 0 "
                    "gives inf * 0 = NaN; PyTorch selects and gives 0")
 XFAIL = {
     "relu-sqrt-inf-upstream-gives-0": "Relu." + _MASK_TIMES_INF,
@@ -922,22 +922,8 @@ XFAIL = {
     "setitem-recorded-shifted-copy-of-itself": "y[1:] = y[:-1] * 3 raises at backward ('Mul "
         "saved a value ... changed in place'): Mul checks the saved y[:-1] although the "
         "gradient w.r.t. the constant 3 is not needed; PyTorch saves nothing there and runs",
-    "max-all-nan": "Max.backward finds the winners with x == max, which is False for NaN: the "
-                   "gradient of a NaN maximum is silently all zeros; PyTorch gives it to the NaN",
-    "min-all-nan": "min() is -max(-x), so it loses the gradient of a NaN minimum the same way "
-                   "(Max.backward's x == max mask); PyTorch gives it to the NaN",
     "square-bool-gives-int64": "square() of bool is x * x in bool (True/False); PyTorch "
                                "promotes bool to int64 (audit 2.6)",
-    "clamp-int64-float-bounds-gives-float32": "clamp of an int tensor with float bounds gives "
-                                              "float64; PyTorch gives float32 (audit 2.2)",
-    "where-int64-float-gives-float32": "where(c, int64, 0.5) uses numpy's promotion and gives "
-                                       "float64; PyTorch gives float32 (audit 2.4)",
-    "where-float32-0d-float64-gives-float32": "where ignores the 0-d rule: a 0-d float64 branch "
-                                              "turns a float32 result into float64 (audit 2.3)",
-    "cat-int64-float32-gives-float32": "cat uses numpy's promotion: float32 with int64 gives "
-                                       "float64; PyTorch gives float32 (audit 2.4)",
-    "stack-float32-int64-gives-float32": "stack uses numpy's promotion: float32 with int64 "
-                                         "gives float64; PyTorch gives float32 (audit 2.4)",
 }
 
 

@@ -493,8 +493,9 @@ class Max(Primitive):
 
     def backward(self, grad):
         x = self.x
-        # dz/dx_i = 1/k for the k elements equal to the maximum, 0 elsewhere
-        winners = x == self.out
+        # dz/dx_i = 1/k for the k elements equal to the maximum, 0 elsewhere (a NaN maximum
+        # is "equal" to the NaNs, as in PyTorch: x == NaN alone would send the gradient nowhere)
+        winners = np.logical_or(x == self.out, np.logical_and(np.isnan(x), np.isnan(self.out)))
         count = winners.sum(axis=self.axis, keepdims=True).astype(grad.dtype)
         grad = expand_reduced(grad, x.shape, self.axis, self.keepdims)
         # (np.where, not grad * winners: an infinite grad must not make the losers NaN)

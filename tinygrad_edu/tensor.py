@@ -638,6 +638,8 @@ class Tensor(Composites, Factories):
             raise ValueError("clip: give at least one of min and max")
         if min is not None and max is not None and min > max:
             raise ValueError(f"clip: min ({min}) is larger than max ({max})")
+        if self._data.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
+            return self.float().clip(min, max)   # int with float bounds: float32, as PyTorch
         return _apply(ops.Clip, self, low=min, high=max)
 
     clamp = clip
@@ -882,7 +884,7 @@ class Tensor(Composites, Factories):
     @staticmethod
     def cat(tensors, axis=0, *, dim=None):
         """Join tensors along an existing axis; all other axes must match."""
-        tensors = _tensor_list(tensors, "cat")
+        tensors = _common_dtype(_tensor_list(tensors, "cat"))
         if not tensors:
             raise ValueError("cat: needs at least one tensor")
         if tensors[0].ndim == 0:
@@ -958,6 +960,17 @@ def _split_index(index):
     return tuple(first), tuple(rest)
 
 
+def _common_dtype(tensors):
+    """The tensors in one dtype, as PyTorch's cat and stack choose it: with any float among
+    them, the widest float (numpy would make int64 with float32 float64); else numpy's."""
+    dtypes = {t._data.dtype for t in tensors}
+    if len(dtypes) <= 1:
+        return tensors
+    floats = [d for d in dtypes if d.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.result_type(*dtypes)
+    return [t.to(dtype) for t in tensors]
+
+
 def _one_dim(axis, name, values_only):
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: dim must be one int (PyTorch's {name}(dim) returns the values "
@@ -982,6 +995,7 @@ def where(condition, x, y):
     if not isinstance(x, Tensor):
         x = y._operand(x) if isinstance(y, Tensor) else Tensor(x)
     y = x._operand(y)
+    x, y = _promote(x, y)   # int with float gives the float dtype, as in PyTorch
     return _apply(ops.Where, Tensor._wrap(cond), x, y)
 
 
