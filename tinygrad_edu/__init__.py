@@ -8,7 +8,7 @@ Tensor operations only.
 from . import graph
 from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                       set_detect_anomaly)
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, walk
 from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (
     abs, arange, argmax, bool, cat, clamp, clip, cos, double, exp, eye, float, float16, float32,

@@ -45,6 +45,28 @@ _state = _ThreadState()
 from .tensor import Tensor  # noqa: E402
 
 
+def walk(root):
+    """Every tensor in the graph behind ``root`` (``root`` included), each once, as a list.
+
+    It starts at ``root`` and follows each op to its inputs (``t.grad_fn.inputs``) with a
+    stack, not recursion, so a chain of a million ops is fine. The order is depth-first from
+    ``root``: a tensor comes before its inputs unless it is reached twice. Used by the
+    drawing, ``nn.diagnose`` and the tests; useful to look at a graph by hand::
+
+        [type(t.grad_fn).__name__ for t in tg.walk(loss) if t.grad_fn is not None]
+    """
+    seen, tensors, stack = set(), [], [root]
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        tensors.append(tensor)
+        if tensor._op is not None:
+            stack.extend(tensor._op.inputs)
+    return tensors
+
+
 def is_grad_enabled():
     """True unless inside ``no_grad()`` (the setting is per thread, as in PyTorch)."""
     return _state.enabled

@@ -57,20 +57,6 @@ def _grad_note(grad):
     return f"\\n‖grad‖ = {norm:.3g}", None
 
 
-def _collect(root):
-    """Every tensor reachable from ``root`` through recorded ops, each once, inputs first."""
-    seen, tensors, stack = set(), [], [root]
-    while stack:
-        tensor = stack.pop()
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        tensors.append(tensor)
-        if tensor._op is not None:
-            stack.extend(tensor._op.inputs)
-    return tensors
-
-
 def _gradients(root, tensors):
     """d root / d tensor for every tensor, as {id: array}; None where it cannot be known."""
     if root.requires_grad and root._data.size == 1 and not _released(tensors):
@@ -92,7 +78,7 @@ def draw_graph(root, clusters=True, show_grads=True):
     """
     import graphviz
 
-    tensors = _collect(root)
+    tensors = autograd.walk(root)
     grads = _gradients(root, tensors) if show_grads else {}
     graph = graphviz.Digraph("tinygrad_edu", graph_attr={"rankdir": "BT", "fontname": "Helvetica"},
                              node_attr={"fontname": "Helvetica", "fontsize": "10",
