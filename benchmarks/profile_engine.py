@@ -132,7 +132,7 @@ def graph_size(name):
     make, _, _ = PARTS[name]
     step, phases, holder = make()
     phases[0][1](0)
-    return len([t for t in tg.walk(holder["loss"]) if t._op is not None])
+    return len([t for t in autograd.walk(holder["loss"]) if t._op is not None])
 
 
 def op_clock(name):
