@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import engine_tinygrad  # noqa: E402
 import workloads  # noqa: E402
-from tinygrad_edu import Tensor, autograd, graph  # noqa: E402
+from tinygrad_edu import Tensor, autograd  # noqa: E402
 
 
 def _mlp_parts(name):
