@@ -228,7 +228,7 @@ def micro_costs():
     """us per call of single pieces of the hot path (each the best of 5 timeit runs)."""
     import nn
     from tinygrad_edu import ops
-    from tinygrad_edu.tensor import _apply
+    from tinygrad_edu.autograd import apply as _apply
 
     a = Tensor(np.ones((32, 64), dtype=np.float32), requires_grad=True)
     b = Tensor(np.ones((32, 64), dtype=np.float32), requires_grad=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.ops import first_bad_label   # a check of label values; no derivative
+from tinygrad_edu.checks import first_bad_label
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -243,7 +243,7 @@ def cross_entropy(input, target, weight=None, size_average=None, reduce=None,
     n, num_classes = input.shape
     labels = _class_labels(target, n, num_classes, input.shape, name, check_range=False)
     try:
-        loss = input.cross_entropy(Tensor._wrap(labels), reduction)   # one fused op
+        loss = input.cross_entropy(Tensor(labels), reduction)   # one fused op
     except ValueError:   # a label out of range: say so with this loss's name and hints
         _class_labels(target, n, num_classes, input.shape, name)
         raise

@@ -41,8 +41,8 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.autograd import _state as _engine_state   # per thread: grad mode, scope
-from tinygrad_edu.anomaly import is_library_file
+from tinygrad_edu.autograd import state as _engine_state   # per thread: grad mode, scope
+from tinygrad_edu.callsite import is_library_file
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 

@@ -9,7 +9,7 @@ import pytest
 import tinygrad_edu as tg
 from tinygrad_edu import GradcheckError, Tensor
 from tinygrad_edu.ops import Primitive
-from tinygrad_edu.tensor import _apply
+from tinygrad_edu.autograd import apply as _apply
 
 
 class DoubledIdentity(Primitive):

@@ -324,7 +324,7 @@ def test_tensor_cross_entropy_rejects_labels_out_of_range(bad):
 
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.int64, np.uint8, np.uint64])
 def test_first_bad_label_finds_negative_and_too_large_labels_of_every_integer_width(dtype):
-    from tinygrad_edu.ops import first_bad_label
+    from tinygrad_edu.checks import first_bad_label
     assert first_bad_label(np.array([0, 2, 1], dtype=dtype), 3) is None
     assert first_bad_label(np.array([], dtype=dtype), 3) is None
     assert first_bad_label(np.array([0, 3, 1, 7], dtype=dtype), 3) == 1

@@ -13,7 +13,7 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor, ops
-from tinygrad_edu.tensor import _apply
+from tinygrad_edu.autograd import apply as _apply
 
 _rng = np.random.default_rng(1234)
 

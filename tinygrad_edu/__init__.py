@@ -6,6 +6,7 @@ Tensor operations only.
 """
 
 from . import graph
+from . import memory   # plugs graph lightening into the engine
 from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                       set_detect_anomaly)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, walk

@@ -13,36 +13,38 @@ the ranges of its inputs and that line::
 
     FloatingPointError: exp overflowed: input min -3, max 1.2e4, created at xor.py:31
 
-How it hooks in: the engine calls ``check_forward`` after every op's forward (in
-``tensor._apply``) and ``check_backward`` after every op's backward (in
-``autograd._propagate``), but only while ``ACTIVE`` is non-zero. Outside the mode the engine
-checks one integer per op and nothing else happens, so normal runs pay nothing.
+How it plugs in: while the mode is on, ``check_forward`` sits in the engine's ``on_record``
+list (called after every op's forward) and ``check_backward`` in its ``on_backward_step``
+list (after every op's backward). Outside the mode both lists are empty: the engine checks
+one list per op and nothing else happens, so normal runs pay nothing.
 
 Infinities used on purpose (a mask filled with ``-inf``) also count as anomalies here; use a
 large finite value such as ``-1e9`` instead while debugging.
 """
 
 import contextlib
-import functools
-import linecache
-import os
 import re
-import sys
 import textwrap
 
 import numpy as np
 
-ACTIVE = 0          # > 0 while detection is on; the engine checks nothing while 0
-_check_nan = True   # False: only record where ops were created, raise nothing
-_backward_ops = []  # ops whose backward is being recorded (create_graph=True), innermost last
+from . import autograd
+from . import ops
+from .callsite import user_frame
 
-# frames in these directories are library code; the op's creator is the first frame outside
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_LIBRARY_DIRS = tuple(os.path.join(d, "") for d in (
-    _PACKAGE_DIR,
-    os.path.join(os.path.dirname(_PACKAGE_DIR), "nn"),   # the nn package sits beside this one
-    os.path.dirname(os.path.abspath(np.__file__)),
-))
+ACTIVE = 0          # > 0 while detection is on (blocks nest)
+_check_nan = True   # False: only record where ops were created, raise nothing
+
+
+def _plug_in():
+    """Put the two checks into the engine's extension points while the mode is on, and take
+    them out when it is off, so that the engine does nothing extra outside the mode."""
+    for hooks, check in ((autograd.on_record, check_forward),
+                         (autograd.on_backward_step, check_backward)):
+        if ACTIVE and check not in hooks:
+            hooks.append(check)
+        elif not ACTIVE and check in hooks:
+            hooks.remove(check)
 
 
 def is_anomaly_enabled():
@@ -75,11 +77,13 @@ class detect_anomaly(contextlib.ContextDecorator):
         self._saved.append((ACTIVE, _check_nan))
         ACTIVE += 1
         _check_nan = self.check_nan
+        _plug_in()
         return self
 
     def __exit__(self, *exc):
         global ACTIVE, _check_nan
         ACTIVE, _check_nan = self._saved.pop()
+        _plug_in()
         return False
 
 
@@ -95,6 +99,7 @@ class set_detect_anomaly:
         self.previous = (ACTIVE, _check_nan)
         ACTIVE = max(ACTIVE, 1) if mode else 0
         _check_nan = bool(check_nan)
+        _plug_in()
 
     def __enter__(self):
         return self   # already applied by __init__; __exit__ restores the previous setting
@@ -102,91 +107,32 @@ class set_detect_anomaly:
     def __exit__(self, *exc):
         global ACTIVE, _check_nan
         ACTIVE, _check_nan = self.previous
+        _plug_in()
         return False
 
 
-class backward_of:
-    """Tell anomaly mode that the ops run inside the block compute ``op``'s backward.
-
-    For ``create_graph=True`` the engine records a backward pass as ordinary ops; wrapped in
-    ``with anomaly.backward_of(op):``, a NaN/inf they produce is reported as arising in the
-    backward of ``op`` (and where ``op`` was created) rather than as a forward fault.
-    """
-
-    __slots__ = ("op",)
-
-    def __init__(self, op):
-        self.op = op
-
-    def __enter__(self):
-        _backward_ops.append(self.op)
-        return self
-
-    def __exit__(self, *exc):
-        _backward_ops.pop()
-        return False
-
-
-class CreatedAt:
-    """Where user code created an op: ``str()`` gives ``"xor.py:31"``."""
-
-    __slots__ = ("filename", "lineno", "function")
-
-    def __init__(self, filename, lineno, function):
-        self.filename, self.lineno, self.function = filename, lineno, function
-
-    def __str__(self):
-        return f"{os.path.basename(self.filename)}:{self.lineno}"
-
-    def __repr__(self):
-        return f"CreatedAt({self.filename!r}, {self.lineno}, {self.function!r})"
-
-    def source(self):
-        """The line of code itself, stripped ('' if the file cannot be read)."""
-        return linecache.getline(self.filename, self.lineno).strip()
-
-
-@functools.lru_cache(maxsize=None)
-def is_library_file(filename):
-    """True for a file of tinygrad_edu, nn or numpy (not the user's code)."""
-    return os.path.abspath(filename).startswith(_LIBRARY_DIRS)
-
-
-def user_frame():
-    """The innermost stack frame outside tinygrad_edu, nn and numpy, as a CreatedAt."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not is_library_file(filename):
-            return CreatedAt(filename, frame.f_lineno, frame.f_code.co_name)
-        frame = frame.f_back
-    return None
-
-
-# ----- the two hooks the engine calls ---------------------------------------------------------
+# ----- the two checks the engine calls ---------------------------------------------------------
 
 def check_forward(op, inputs, out):
     """Called by the engine after ``op.forward`` while ``ACTIVE``: record, then check ``out``.
 
     ``inputs`` are the op's input Tensors and ``out`` the result array.
     """
-    from .autograd import current_scope   # here: autograd imports this module
-
     op.created_at = user_frame()
-    op.created_in = current_scope()
+    op.created_in = autograd.current_scope()
     if not _check_nan or _finite(out):
         return
     arrays = [_array(t) for t in inputs]
     name = _op_name(op)
-    if _backward_ops:          # a step of a recorded backward pass (create_graph=True)
-        owner = _backward_ops[-1]
+    if autograd.state.backward_of:   # a step of a recorded backward pass (create_graph=True)
+        owner = autograd.state.backward_of[-1]
         owner_name = _op_name(owner)
         owner_inputs = [_array(t) for t in owner.inputs]
         raise FloatingPointError(
             f"backward of {owner_name} produced {_kinds(out)} (in its {name} step): "
             f"{_ranges(owner_inputs)}, {_where(owner)}{_source(owner)}\n" + _indent(
                 f"The forward values were finite; the NaN/inf arose in the backward of "
-                f"{owner_name}. {_BACKWARD_ADVICE.get(owner_name, _DEFAULT_BACKWARD_ADVICE)}"))
+                f"{owner_name}. {_BACKWARD_ADVICE.get(type(owner), _DEFAULT_BACKWARD_ADVICE)}"))
     bad_inputs = [i for i, a in enumerate(arrays) if not _finite(a)]
     if bad_inputs:
         i = bad_inputs[0]
@@ -196,8 +142,8 @@ def check_forward(op, inputs, out):
                   "from your data, a parameter, or code run outside the block: check it, e.g. "
                   "np.isnan(x).any() and np.isinf(x).any().")
     else:
-        headline = f"{_forward_fault(name, arrays, out)}: {_ranges(arrays)}, {_where(op)}"
-        advice = _FORWARD_ADVICE.get(name, _DEFAULT_ADVICE)
+        headline = f"{_forward_fault(op, arrays, out)}: {_ranges(arrays)}, {_where(op)}"
+        advice = _FORWARD_ADVICE.get(type(op), _DEFAULT_ADVICE)
     raise FloatingPointError(f"{headline}{_source(op)}\n  result: {_summary(out)}\n"
                              f"{_indent(advice)}")
 
@@ -228,7 +174,7 @@ def check_backward(op, grad, input_grads):
             f"{_ranges(arrays)}, {_where(op)}{_source(op)}\n" + _indent(
                 f"The forward values were finite and so was the gradient arriving at its "
                 f"output (largest |grad| {_num(_abs_max(grad))}); the NaN/inf arose in the "
-                f"backward of {name}. {_BACKWARD_ADVICE.get(name, _DEFAULT_BACKWARD_ADVICE)}"))
+                f"backward of {name}. {_BACKWARD_ADVICE.get(type(op), _DEFAULT_BACKWARD_ADVICE)}"))
 
 
 # ----- building the messages -------------------------------------------------------------------
@@ -237,14 +183,14 @@ _DEFAULT_ADVICE = ("Values grew beyond the float range: lower the learning rate,
                    "inputs, or check the weight initialisation.")
 
 _FORWARD_ADVICE = {
-    "exp": "e^x overflows float32 above x = 88.7 (float64: 709.8): subtract the maximum first "
+    ops.Exp: "e^x overflows float32 above x = 88.7 (float64: 709.8): subtract the maximum first "
            "(x - x.max()), or use softmax, log_softmax, logsumexp or sigmoid, which do that for "
            "you. Inputs this large often mean the learning rate is too high.",
-    "log": "log needs positive inputs: clamp them (x.clamp(min=1e-12)), or use log_softmax / "
+    ops.Log: "log needs positive inputs: clamp them (x.clamp(min=1e-12)), or use log_softmax / "
            "CrossEntropyLoss / BCEWithLogitsLoss instead of taking the log of a probability.",
-    "sqrt": "sqrt needs non-negative inputs: clamp them (x.clamp(min=0)) or add an epsilon.",
-    "div": "A denominator is 0 (or tiny): add a small epsilon, e.g. x / (y + 1e-8).",
-    "pow": "A negative base with a fractional exponent, or 0 to a negative power: keep the base "
+    ops.Sqrt: "sqrt needs non-negative inputs: clamp them (x.clamp(min=0)) or add an epsilon.",
+    ops.Div: "A denominator is 0 (or tiny): add a small epsilon, e.g. x / (y + 1e-8).",
+    ops.Pow: "A negative base with a fractional exponent, or 0 to a negative power: keep the base "
            "positive (x.abs() + 1e-12) or check the exponent.",
 }
 
@@ -252,31 +198,32 @@ _DEFAULT_BACKWARD_ADVICE = ("The derivative itself overflowed: lower the learnin
                             "normalise the inputs.")
 
 _BACKWARD_ADVICE = {
-    "sqrt": "Its derivative 1/(2 sqrt(x)) is infinite at x = 0: add an epsilon inside, "
+    ops.Sqrt: "Its derivative 1/(2 sqrt(x)) is infinite at x = 0: add an epsilon inside, "
             "(x + 1e-12).sqrt().",
-    "log": "Its derivative 1/x is infinite at x = 0: clamp the input, x.clamp(min=1e-12).",
-    "div": "Its derivative -x/y^2 overflows when the denominator y is 0 or tiny: add an "
+    ops.Log: "Its derivative 1/x is infinite at x = 0: clamp the input, x.clamp(min=1e-12).",
+    ops.Div: "Its derivative -x/y^2 overflows when the denominator y is 0 or tiny: add an "
            "epsilon to the denominator.",
-    "pow": "Its derivative p * x^(p-1) is infinite at x = 0 when p < 1: keep the base away "
+    ops.Pow: "Its derivative p * x^(p-1) is infinite at x = 0 when p < 1: keep the base away "
            "from 0 (x + 1e-12).",
 }
 
 
-def _forward_fault(name, arrays, out):
+def _forward_fault(op, arrays, out):
     """'exp overflowed', 'log of 0 gave -inf', ...: what went wrong, given finite inputs."""
+    kind, name = type(op), _op_name(op)
     if np.isnan(out).any():
-        special = {"log": "log of a negative number gave nan",
-                   "sqrt": "sqrt of a negative number gave nan",
-                   "pow": "pow of a negative base to a fractional power gave nan"}
-        if name == "div" and (arrays[1] == 0).any():
+        special = {ops.Log: "log of a negative number gave nan",
+                   ops.Sqrt: "sqrt of a negative number gave nan",
+                   ops.Pow: "pow of a negative base to a fractional power gave nan"}
+        if kind is ops.Div and (arrays[1] == 0).any():
             return "div of 0 by 0 gave nan"
-        return special.get(name, f"{name} produced nan (an invalid operation such as "
+        return special.get(kind, f"{name} produced nan (an invalid operation such as "
                                  "inf - inf or 0 * inf)")
-    if name == "log":
+    if kind is ops.Log:
         return "log of 0 gave -inf"
-    if name == "div" and (arrays[1] == 0).any():
+    if kind is ops.Div and (arrays[1] == 0).any():
         return "div by 0 gave inf"
-    if name == "pow" and (arrays[0] == 0).any():
+    if kind is ops.Pow and (arrays[0] == 0).any():
         return "pow of 0 to a negative power gave inf"
     return f"{name} overflowed"
 

@@ -1,18 +1,26 @@
-"""Reverse-mode differentiation: grad mode, topological order, and the backward pass.
+"""The engine: recording ops, and the backward pass that walks what was recorded.
 
-The forward pass leaves a graph behind: every Tensor made by an op points to that op
-(``tensor._op``), and every op points to its input Tensors (``op.inputs``)::
+Every op on tensors that require grad leaves a node behind: the result points to the op that
+made it (``tensor._op``), and the op points to its input tensors (``op.inputs``)::
 
     x ──┐
         ├─ Mul ── h ── Sum ── loss          loss._op is Sum, Sum.inputs == (h,)
     w ──┘                                   h._op is Mul,  Mul.inputs == (x, w)
 
-``backward`` visits the tensors so that each one comes after every tensor computed from it
-(a topological order): every recorded result carries a creation number larger than its
-inputs', and a heap hands out the largest number waiting (see ``_propagate``), with no
-recursion, so a chain of a million ops does not overflow Python's stack. Each op turns the
-gradient of its output into gradients of its inputs, and gradients from several uses of the
-same tensor are added together.
+Read it top to bottom: what a tensor is to the engine (``TensorBase``), grad mode, ``apply``
+(run an op forward and record it), then ``backward``, whose loop ``_propagate`` visits the
+tensors so that each one comes after every tensor computed from it.
+
+Features that are not the engine's own plug in at four named places, so the loop stays
+short: ``on_record`` (after every op's forward: anomaly detection), ``on_backward_step``
+(after every op's backward: anomaly detection), ``on_release`` (after a backward pass frees
+an op's saved arrays: ``memory.py`` lets go of large results) and ``state.scope`` (a label
+stored on every op: ``nn`` puts the module calls there for the drawing). The in-place write
+check (``versions.py``) and tensor hooks (``register_hook``) are part of the loop itself.
+
+Imports run one way: this module uses ``ops.py`` (the primitives) and ``versions.py``, and
+knows tensors as ``TensorBase``; ``tensor.py`` builds the Tensor users see on top of it and
+tells the engine, with ``register_tensor_class``, which class results are made of.
 """
 
 import functools
@@ -20,60 +28,77 @@ import heapq
 import math
 import sys
 import threading
+import types
 import warnings
 
 import numpy as np
 
-from . import anomaly
+from . import callsite
+from . import ops
 from . import versions
 
 
-class _ThreadState(threading.local):
-    """Per-thread settings; class attributes are each new thread's defaults."""
+# ----- what a tensor is to the engine ----------------------------------------------------------
+
+class TensorBase:
+    """The part of a tensor the engine works with: its values and its place in the graph.
+
+    ``_data``: the numpy array. ``_op``: the op that made it (None for a leaf). ``_seq``: its
+    creation number (recorded results only). ``grad``, ``_requires_grad``, ``name``;
+    ``_hooks``, ``_retains_grad`` for backward; ``_base`` (a view's tensor) and ``_previous``
+    (history before a recorded in-place change) for ``inplace.py``. ``Tensor`` adds the rest.
+    """
+
+    __slots__ = ("_data", "grad", "_requires_grad", "name", "_op", "_seq", "_retains_grad",
+                 "_hooks", "_base", "_previous", "__weakref__")
+
+    @staticmethod
+    def _wrap(array, requires_grad=False):
+        """A Tensor around an op's result, without re-checking it (the hot path)."""
+        t = _new(_tensor_class)
+        t._data = array if type(array) is np.ndarray else np.asarray(array)
+        t.grad, t._op, t.name, t._hooks, t._base = None, None, None, None, None
+        t._requires_grad = requires_grad and t._data.dtype.kind == "f"
+        t._retains_grad = False
+        return t
+
+
+_new = object.__new__
+_tensor_class = TensorBase   # replaced by Tensor: see register_tensor_class
+
+
+def register_tensor_class(cls):
+    """Make results of ops instances of ``cls`` (tensor.py passes ``Tensor``, once)."""
+    global _tensor_class
+    _tensor_class = cls
+
+
+# ----- grad mode, and what else is set per thread ---------------------------------------------
+
+class ThreadState(threading.local):
+    """Per-thread settings; class attributes are each new thread's defaults.
+
+    Public, for the layers above: ``nn`` sets ``state.scope`` during a module call.
+    """
 
     enabled = True   # is the graph being recorded (False inside no_grad)
-    scope = ()       # the nn.Module calls under way, outermost first; Module.__call__
-                     # extends it with its own ((path, class name),) for its forward
+    scope = ()       # a label stored on every recorded op: the nn.Module calls under way,
+                     # outermost first ((path, class name), ...), for the drawing
     strict = False   # inside gradcheck / compare_gradients: float(t) of a tensor that
                      # requires grad raises, since the number would leave the graph unseen
+    backward_of = ()  # ops whose backward is being recorded (create_graph), innermost last
 
 
-_state = _ThreadState()
-
-
-# after _state: tensor.py imports this module back and binds _state for _apply
-from .tensor import Tensor  # noqa: E402
-
-
-def walk(root):
-    """Every tensor in the graph behind ``root`` (``root`` included), each once, as a list.
-
-    It starts at ``root`` and follows each op to its inputs (``t.grad_fn.inputs``) with a
-    stack, not recursion, so a chain of a million ops is fine. The order is depth-first from
-    ``root``: a tensor comes before its inputs unless it is reached twice. Used by the
-    drawing, ``nn.diagnose`` and the tests; useful to look at a graph by hand::
-
-        [type(t.grad_fn).__name__ for t in tg.walk(loss) if t.grad_fn is not None]
-    """
-    seen, tensors, stack = set(), [], [root]
-    while stack:
-        tensor = stack.pop()
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        tensors.append(tensor)
-        if tensor._op is not None:
-            stack.extend(tensor._op.inputs)
-    return tensors
+state = ThreadState()
 
 
 def is_grad_enabled():
     """True unless inside ``no_grad()`` (the setting is per thread, as in PyTorch)."""
-    return _state.enabled
+    return state.enabled
 
 
 def _set_enabled(flag):
-    _state.enabled = bool(flag)
+    state.enabled = bool(flag)
 
 
 class _GradMode:
@@ -150,24 +175,6 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
-def increment_version(*tensors, stacklevel=None):
-    """Tell the engine that the arrays of ``tensors`` were changed in place just now.
-
-    For code that writes into ``t.numpy()`` directly (an optimizer step, say): a recorded op
-    that saved these values for its backward then refuses to run on the changed ones, as
-    it does after ``t += ...``. (PyTorch: ``torch.autograd.graph.increment_version``.)
-    The error names the line of user code responsible: the first one outside the library
-    on the stack, or, with ``stacklevel=n``, the caller n levels up (1: the caller of
-    ``increment_version``), which is quicker to find.
-    """
-    if stacklevel is None:
-        where = anomaly.user_frame()
-    else:
-        frame = sys._getframe(stacklevel)
-        where = anomaly.CreatedAt(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
-    versions.note_writes([t._data for t in tensors], where)
-
-
 class strict_numbers:
     """Inside the block, ``float(t)`` (and so ``math.log(t)``, ``math.exp(t)``, ...) of a tensor
     that requires grad raises instead of giving a number outside the graph.
@@ -178,19 +185,103 @@ class strict_numbers:
     """
 
     def __enter__(self):
-        self.previous = _state.strict
-        _state.strict = True
+        self.previous = state.strict
+        state.strict = True
         return self
 
     def __exit__(self, *exc):
-        _state.strict = self.previous
+        state.strict = self.previous
         return False
 
 
 def current_scope():
     """The ``nn.Module`` calls under way, outermost first, as ((path, class name), ...)."""
-    return _state.scope
+    return state.scope
 
+
+# ----- extension points --------------------------------------------------------------------------
+
+on_record = []          # f(op, inputs, out) after every op's forward, recorded or not
+on_backward_step = []   # f(op, grad, input_grads) after every op's backward
+on_release = []         # f(op, memo) after a backward pass freed op's saved arrays; memo is
+                        # a dict that lives for one backward pass
+
+
+# ----- recording -------------------------------------------------------------------------------
+
+_sequence = versions.sequence   # numbers recorded results (and in-place writes) in order
+_shared_flags = {}   # (True, False) -> the one tuple (True, False) that every op shares
+_NO_PARAMS = types.MappingProxyType({})
+
+
+def apply(op_cls, *inputs, **params):
+    """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it.
+
+    A recorded result gets the next creation number: since a tensor is always made after
+    its inputs, backward can visit tensors in decreasing number and meet each one after all
+    of its uses. Runs for every op of every step, so it is kept short (what each trick buys,
+    measured on the benchmarks, is said beside it).
+    """
+    op = op_cls()
+    try:
+        # one, two and three inputs spelled out, not looped over: -8% W4
+        if len(inputs) == 2:
+            x, y = inputs
+            out = op.forward(x._data, y._data, **params)
+            needs_grad = (x._requires_grad, y._requires_grad)
+        elif len(inputs) == 1:
+            out = op.forward(inputs[0]._data, **params)
+            needs_grad = (inputs[0]._requires_grad,)
+        elif len(inputs) == 3:   # Linear with a bias, Where
+            x, y, z = inputs
+            out = op.forward(x._data, y._data, z._data, **params)
+            needs_grad = (x._requires_grad, y._requires_grad, z._requires_grad)
+        else:
+            out = op.forward(*[t._data for t in inputs], **params)
+            needs_grad = tuple([t._requires_grad for t in inputs])
+    except ValueError as error:
+        raise ValueError(_explain_failure(op_cls, inputs, error)) from None
+    if on_record:
+        for hook in on_record:
+            hook(op, inputs, out)
+    result = TensorBase._wrap(out)
+    if True in needs_grad and state.enabled and result._data.dtype.kind == "f":
+        result._requires_grad, result._op, result._seq = True, op, next(_sequence)
+        # one shared copy of each flags tuple and of "no params": fewer objects per op that
+        # stay alive with the graph, so Python's garbage collector runs less often
+        needs_grad = _shared_flags.setdefault(needs_grad, needs_grad)
+        op.inputs, op.params, op.needs_grad = inputs, params or _NO_PARAMS, needs_grad
+        op.scope = state.scope
+        op.released = False
+    return result
+
+
+def _explain_failure(op_cls, inputs, error):
+    """A message naming the op and the shapes at fault, instead of numpy's bare one."""
+    name = op_cls.__name__.lower()
+    shapes = " and ".join(str(t.shape) for t in inputs)
+    if op_cls is ops.MatMul:
+        x, y = inputs[0].shape, inputs[1].shape
+        inner_x = x[-1] if x else None
+        inner_y = y[-2] if len(y) >= 2 else (y[0] if y else None)
+        if inner_x == inner_y:
+            return (f"matmul: shapes {x} and {y} do not fit: the batch axes {x[:-2]} and "
+                    f"{y[:-2]} (all but the last two) do not broadcast")
+        return (f"matmul: shapes {x} and {y} do not fit: x's last axis ({inner_x}) must equal "
+                f"y's {'second-to-last' if len(y) >= 2 else 'only'} axis ({inner_y}); "
+                "did you mean to transpose one of them?")
+    if "broadcast" in str(error):
+        return no_broadcast(name, shapes)
+    return f"{name}: {error} (input shapes {shapes})"
+
+
+def no_broadcast(name, shapes):
+    """The message for operands whose shapes do not broadcast."""
+    return (f"{name}: shapes {shapes} do not broadcast (numpy broadcasting lines up the "
+            f"trailing axes, which must be equal or 1)")
+
+
+# ----- backward ----------------------------------------------------------------------------------
 
 def _store_grad(tensor, grad, taken):
     """Add ``grad`` into ``tensor.grad`` (creating it), in the tensor's own dtype.
@@ -200,7 +291,7 @@ def _store_grad(tensor, grad, taken):
     writable array of its own that no other tensor holds (ops may hand the same array to
     two inputs, or return a read-only broadcast view).
     """
-    if isinstance(grad, Tensor):
+    if isinstance(grad, TensorBase):
         # create_graph=True: keep the gradient's own graph, and add out of place to keep it
         grad = grad.to(tensor._data.dtype)
         tensor.grad = grad if tensor.grad is None else tensor.grad + grad
@@ -210,7 +301,7 @@ def _store_grad(tensor, grad, taken):
         if not adoptable:
             grad = np.array(grad, dtype=tensor._data.dtype, copy=True)
         taken.add(id(grad))
-        tensor.grad = Tensor._wrap(grad)
+        tensor.grad = TensorBase._wrap(grad)
     else:
         tensor.grad._data += grad
 
@@ -233,7 +324,7 @@ def _seed(root, gradient, caller):
                 "`with tg.detect_anomaly():`; to find why training blows up, try "
                 "nn.diagnose(model, loss_fn, X, y)", RuntimeWarning, stacklevel=3)
         return np.ones(root.shape, dtype=root._data.dtype)
-    seed = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+    seed = gradient._data if isinstance(gradient, TensorBase) else np.asarray(gradient)
     if seed.shape != root.shape:
         raise ValueError(
             f"{caller}: gradient has shape {seed.shape} but the tensor has shape {root.shape}")
@@ -274,14 +365,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         dx, = tg.grad(x ** 3, [x], create_graph=True)     # 3x^2 = 27
         ddx, = tg.grad(dx, [x])                           # 6x = 18
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+    outputs = [outputs] if isinstance(outputs, TensorBase) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, TensorBase) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, TensorBase):
         grad_outputs = [grad_outputs] * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise ValueError(f"grad: {len(outputs)} output(s) but {len(grad_outputs)} grad_outputs")
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, TensorBase) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad, so it has no gradient")
     roots = [(out, _seed(out, g, "grad")) for out, g in zip(outputs, grad_outputs)]
     retain = create_graph if retain_graph is None else retain_graph
@@ -292,8 +383,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         if g is None and not allow_unused:
             raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
                                "outputs; pass allow_unused=True to get None for it")
-        if g is not None and not isinstance(g, Tensor):
-            g = Tensor(np.array(g, dtype=t._data.dtype, copy=True))
+        if g is not None and not isinstance(g, TensorBase):
+            g = TensorBase._wrap(np.array(g, dtype=t._data.dtype, copy=True))
         elif g is not None:
             g = g.to(t._data.dtype)
         results.append(g)
@@ -324,12 +415,12 @@ def _gradients_of(roots, tensors, retain_graph, create_graph):
 
 def _run_hooks(tensor, grad, create_graph):
     """Call ``tensor``'s hooks on its gradient, in registration order; a hook may replace it."""
-    as_tensor = grad if create_graph else Tensor._wrap(grad)
+    as_tensor = grad if create_graph else TensorBase._wrap(grad)
     for hook in list(tensor._hooks.values()):
         result = hook(as_tensor)
         if result is not None:
-            if not isinstance(result, Tensor):
-                result = Tensor(result)
+            if not isinstance(result, TensorBase):
+                result = TensorBase._wrap(np.asarray(result, dtype=tensor._data.dtype))
             if result.shape != tensor.shape:
                 raise ValueError(f"hook {getattr(hook, '__name__', hook)!r} returned a gradient "
                                  f"of shape {result.shape} for a tensor of shape {tensor.shape}")
@@ -343,13 +434,19 @@ def _backward_recorded(op, grad):
 
     A fresh op of the same kind runs ``forward`` on the input Tensors, so that everything it
     saves for backward is a Tensor connected to the inputs; its backward on the Tensor
-    ``grad`` then builds a graph of the gradient itself.
+    ``grad`` then builds a graph of the gradient itself. ``state.backward_of`` says, for
+    anomaly detection, whose backward the ops recorded meanwhile belong to.
     """
     clone = type(op)()
     clone.needs_grad = op.needs_grad
-    with enable_grad(), anomaly.backward_of(op):   # anomalies inside are op's backward's
-        clone.forward(*op.inputs, **op.params)
-        return clone.backward(grad)
+    outer = state.backward_of
+    state.backward_of = outer + (op,)
+    try:
+        with enable_grad():
+            clone.forward(*op.inputs, **op.params)
+            return clone.backward(grad)
+    finally:
+        state.backward_of = outer
 
 
 def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
@@ -367,7 +464,7 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
     without recursion (a chain of a million ops is fine). Leaves have no inputs, so they
     simply wait in a list until the end.
     """
-    grads, waiting, leaves, ghosts = {}, [], [], {}
+    grads, waiting, leaves, memo = {}, [], [], {}
     pop, push = heapq.heappop, heapq.heappush
 
     def arrive(tensor, grad):
@@ -382,7 +479,7 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
             push(waiting, (-tensor._seq, key, tensor))
 
     for root, seed in roots:
-        arrive(root, Tensor._wrap(seed) if create_graph else seed)
+        arrive(root, TensorBase._wrap(seed) if create_graph else seed)
     while waiting:
         tensor = pop(waiting)[2]
         grad = grads.pop(id(tensor))
@@ -401,18 +498,17 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
             versions.check_saved(op, tensor._seq)
             inputs = [versions.version_used_by(t, tensor._seq) for t in inputs]
         input_grads = _backward_recorded(op, grad) if create_graph else op.backward(grad)
-        if anomaly.ACTIVE:
-            anomaly.check_backward(op, grad, input_grads)
+        if on_backward_step:
+            for hook in on_backward_step:
+                hook(op, grad, input_grads)
         for parent, parent_grad in zip(inputs, input_grads):
             if parent_grad is None or not parent._requires_grad:
                 continue
             arrive(parent, parent_grad)
         if not retain_graph:   # its saved arrays are not needed again: free them now
             op.release()
-            for parent in op.inputs:
-                if parent._op is not None and parent._data.nbytes >= LIGHTEN_MIN_BYTES:
-                    op.inputs = tuple([_lighten(t, ghosts) for t in op.inputs])
-                    break
+            for hook in on_release:
+                hook(op, memo)
     for tensor in leaves:
         grad = grads.pop(id(tensor))
         if tensor._hooks:
@@ -420,36 +516,43 @@ def _propagate(roots, retain_graph, keep, create_graph, keep_all=False):
         keep(tensor, grad)
 
 
-# a released graph keeps its shape, for drawings, but not the memory of large results
-LIGHTEN_MIN_BYTES = 1 << 16
-_STAND_INS = {}   # (shape, dtype) -> a read-only array of zeros of that shape, in one element
+# ----- looking at a graph, and telling it about outside writes -----------------------------------
 
+def walk(root):
+    """Every tensor in the graph behind ``root`` (``root`` included), each once, as a list.
 
-def _lighten(tensor, ghosts):
-    """``tensor``, or for a large intermediate result a stand-in without its memory.
+    It starts at ``root`` and follows each op to its inputs (``t.grad_fn.inputs``) with a
+    stack, not recursion, so a chain of a million ops is fine. The order is depth-first from
+    ``root``: a tensor comes before its inputs unless it is reached twice. Used by the
+    drawing, ``nn.diagnose`` and the tests; useful to look at a graph by hand::
 
-    After backward a released op still points at its inputs, so as long as the loss is
-    alive (``loss = ...`` in a loop keeps it until the next step is computed), every
-    activation of the step would stay in memory. The stand-in has the same shape, dtype,
-    name and op, so the graph can still be walked and drawn, but its data is a single
-    repeated zero. Leaves (parameters, inputs) and small results are kept as they are; the
-    user's own references to intermediate tensors are not touched. ``ghosts`` makes one
-    stand-in per tensor within a backward pass.
+        [type(t.grad_fn).__name__ for t in tg.walk(loss) if t.grad_fn is not None]
     """
-    if tensor._op is None or tensor._data.nbytes < LIGHTEN_MIN_BYTES:
-        return tensor
-    ghost = ghosts.get(id(tensor))
-    if ghost is None:
-        key = (tensor._data.shape, tensor._data.dtype)
-        data = _STAND_INS.get(key)
-        if data is None:   # made once per shape: a training loop meets the same ones again
-            if len(_STAND_INS) >= 256:
-                _STAND_INS.clear()
-            zero = np.zeros(1, dtype=key[1])
-            zero.flags.writeable = False
-            data = _STAND_INS[key] = np.ndarray(key[0], key[1], buffer=zero,
-                                                strides=(0,) * len(key[0]))
-        ghost = ghosts[id(tensor)] = Tensor._wrap(data, tensor.requires_grad)
-        ghost._op, ghost._seq, ghost.name = tensor._op, tensor._seq, tensor.name
-    return ghost
+    seen, tensors, stack = set(), [], [root]
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        tensors.append(tensor)
+        if tensor._op is not None:
+            stack.extend(tensor._op.inputs)
+    return tensors
 
+
+def increment_version(*tensors, stacklevel=None):
+    """Tell the engine that the arrays of ``tensors`` were changed in place just now.
+
+    For code that writes into ``t.numpy()`` directly (an optimizer step, say): a recorded op
+    that saved these values for its backward then refuses to run on the changed ones, as
+    it does after ``t += ...``. (PyTorch: ``torch.autograd.graph.increment_version``.)
+    The error names the line of user code responsible: the first one outside the library
+    on the stack, or, with ``stacklevel=n``, the caller n levels up (1: the caller of
+    ``increment_version``), which is quicker to find.
+    """
+    if stacklevel is None:
+        where = callsite.user_frame()
+    else:
+        frame = sys._getframe(stacklevel)
+        where = callsite.CreatedAt(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+    versions.note_writes([t._data for t in tensors], where)

@@ -6,7 +6,7 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 
 import numpy as np
 
-from .composites import _pick_axis
+from .checks import pick_axis
 from .tensor import Tensor
 
 float16 = np.float16
@@ -163,7 +163,7 @@ def min(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
 
 
 def argmax(x, dim=None, keepdim=False):
-    return _t(x).argmax(axis=_pick_axis(None, dim), keepdims=keepdim)
+    return _t(x).argmax(axis=pick_axis(None, dim), keepdims=keepdim)
 
 
 def is_tensor(x):

@@ -22,7 +22,8 @@ import numpy as np
 from . import autograd
 from . import ops
 from . import versions
-from .tensor import Tensor, _apply
+from .autograd import TensorBase, apply
+from .factories import as_array
 
 
 def update(target, name, compute, *operands, plain=None):
@@ -31,13 +32,13 @@ def update(target, name, compute, *operands, plain=None):
     ``compute`` is written in Tensor operations (out of place); when nothing is recorded,
     ``plain(array, *operand_arrays)`` (if given) does the same directly on the arrays.
     """
-    recording = autograd._state.enabled and (target._requires_grad or any(
-        isinstance(o, Tensor) and o._requires_grad for o in operands))
+    recording = autograd.state.enabled and (target._requires_grad or any(
+        isinstance(o, TensorBase) and o._requires_grad for o in operands))
     if not recording:
         if plain is not None:
             _check_writeable(target, name)
             versions.note_write(target._data)
-            arrays = [o._data if isinstance(o, Tensor) else o for o in operands]
+            arrays = [o._data if isinstance(o, TensorBase) else o for o in operands]
             try:
                 plain(target._data, *arrays)
             except ValueError as error:   # numpy: the result does not fit the tensor's shape
@@ -58,7 +59,7 @@ def update(target, name, compute, *operands, plain=None):
             "graph, make a new tensor instead (x = x + 1 rather than x += 1)")
     # the values and history the tensor had before, for the new op's input (a copy: the
     # op may save it, and the tensor's memory is about to change)
-    before = Tensor._wrap(target._data.copy(), target._requires_grad)
+    before = TensorBase._wrap(target._data.copy(), target._requires_grad)
     before._op, before.name = target._op, target.name
     before._previous = getattr(target, "_previous", None)
     if target._op is not None:
@@ -192,7 +193,7 @@ def fill(target, value, name="fill_"):
 
 def copy(target, source):
     """``target``'s values replaced by ``source``'s (broadcast to target's shape)."""
-    source = source if isinstance(source, Tensor) else Tensor(source)
+    source = source if isinstance(source, TensorBase) else TensorBase._wrap(as_array(source))
     try:
         np.broadcast_shapes(source.shape, target.shape)
         if np.broadcast_shapes(source.shape, target.shape) != target.shape:
@@ -210,7 +211,7 @@ def _replace(t, value):
     if value.dtype.kind != "f" and t.dtype.kind == "f":
         value = value.to(t.dtype)
     # where(False, t, value): the value everywhere; t gets a gradient of 0, not NaN
-    return _apply(ops.Where, Tensor._wrap(np.zeros(t.shape, dtype=bool)), t, value)
+    return apply(ops.Where, TensorBase._wrap(np.zeros(t.shape, dtype=bool)), t, value)
 
 
 def setitem(target, index, value):
@@ -225,7 +226,7 @@ def setitem(target, index, value):
 
     def compute(t, v):
         try:
-            return _apply(ops.SetItem, t, v, index=index)
+            return apply(ops.SetItem, t, v, index=index)
         except IndexError as error:
             raise IndexError(f"setitem: {error} (tensor shape {target.shape})") from None
 

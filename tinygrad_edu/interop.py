@@ -18,19 +18,23 @@ than silently turning the Tensor into an array and dropping the graph.
 
 import numpy as np
 
-from . import versions
 from . import autograd
-from .tensor import Tensor, where
+from . import versions
+from .autograd import TensorBase
 
 
 def _tensors(values):
     """Turn the non-Tensor operands into Tensors, Python numbers taking a Tensor's dtype."""
-    ref = next(v for v in values if isinstance(v, Tensor))
-    return [v if isinstance(v, Tensor) else ref._operand(v) for v in values]
+    ref = next(v for v in values if isinstance(v, TensorBase))
+    return [v if isinstance(v, TensorBase) else ref._operand(v) for v in values]
+
+
+def _cat(tensors, axis):
+    return tensors[0].cat(tensors, axis=axis)   # Tensor.cat, a static method
 
 
 def _data(value):
-    return value._data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, TensorBase) else value
 
 
 # ufunc -> Tensor operation; all differentiable
@@ -87,7 +91,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     if ufunc in DIFFERENTIABLE_UFUNCS:
         return DIFFERENTIABLE_UFUNCS[ufunc](*_tensors(inputs))
     if ufunc in CONSTANT_UFUNCS:
-        return Tensor(ufunc(*[_data(v) for v in inputs]))
+        return TensorBase._wrap(np.asarray(ufunc(*[_data(v) for v in inputs])))
     raise TypeError(f"{name} is not supported on Tensors, since it would drop the graph. "
                     f"Supported ufuncs: {_names(DIFFERENTIABLE_UFUNCS)}; use t.numpy() if "
                     "you only need the values")
@@ -97,7 +101,7 @@ def _into(ufunc, inputs, out, name):
     """``np.subtract(W, lr * dW, out=W)`` (what ``W -= lr * dW`` runs) with a Tensor among
     the operands: a plain in-place update of the values when nothing needs recording."""
     recording = autograd.is_grad_enabled() and any(
-        isinstance(v, Tensor) and v.requires_grad for v in inputs + tuple(out))
+        isinstance(v, TensorBase) and v.requires_grad for v in inputs + tuple(out))
     if recording:
         raise TypeError(f"{name}(..., out=...) would write the result outside the graph, "
                         "and a tensor involved requires grad: write it as a new value "
@@ -155,7 +159,8 @@ def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **extras):
 def _where(condition, x=None, y=None):
     if x is None and y is None:
         return np.nonzero(_data(condition))
-    return where(condition, x, y)
+    x, y = _tensors([x, y])
+    return x.where(condition, y)
 
 
 def _clip(a, a_min=None, a_max=None, out=None, **extras):
@@ -172,25 +177,26 @@ def _outer(a, b, out=None):
 def _concatenate(arrays, axis=0, out=None, **extras):
     _no_extras("concatenate", out=out, **extras)
     if axis is None:
-        return Tensor.cat([t.reshape(-1) for t in _tensors(list(arrays))])
-    return Tensor.cat(_tensors(list(arrays)), axis=axis)
+        return _cat([t.reshape(-1) for t in _tensors(list(arrays))], axis=0)
+    return _cat(_tensors(list(arrays)), axis=axis)
 
 
 def _stack(arrays, axis=0, out=None, **extras):
     _no_extras("stack", out=out, **extras)
-    return Tensor.stack(_tensors(list(arrays)), axis=axis)
+    tensors = _tensors(list(arrays))
+    return tensors[0].stack(tensors, axis=axis)
 
 
 def _vstack(tup, **extras):
     _no_extras("vstack", **extras)
     tensors = [t if t.ndim >= 2 else t.reshape(1, -1) for t in _tensors(list(tup))]
-    return Tensor.cat(tensors, axis=0)
+    return _cat(tensors, axis=0)
 
 
 def _hstack(tup, **extras):
     _no_extras("hstack", **extras)
     tensors = _tensors(list(tup))
-    return Tensor.cat(tensors, axis=0 if tensors[0].ndim == 1 else 1)
+    return _cat(tensors, axis=0 if tensors[0].ndim == 1 else 1)
 
 
 def _transpose(a, axes=None):

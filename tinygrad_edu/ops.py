@@ -1,22 +1,27 @@
 """Every primitive operation of tinygrad_edu: forward and backward side by side.
 
-This file is the only place in the project where a derivative is written down. Each class
-is one operation: ``forward`` takes numpy arrays and returns a numpy array, ``backward``
-takes the gradient arriving at the output (``grad``, shaped like the output) and returns one
-gradient per input, in order (``None`` for inputs that have no derivative, such as masks
-or indices). Composite operations (softmax, mean, var, ...) live in ``tensor.py`` and are
-written in terms of these, so they never need a backward of their own.
+This file is the only place in the project where a derivative is written down, and it
+imports nothing from the project. Each class is one operation: ``forward`` takes numpy
+arrays and returns a numpy array, ``backward`` takes the gradient arriving at the output
+(``grad``, shaped like the output) and returns one gradient per input, in order (``None``
+for inputs that have no derivative, such as masks or indices). Composite operations
+(softmax, mean, var, ...) live in ``composites.py`` and are written in terms of these, so
+they never need a backward of their own. ``PRIMITIVES`` at the end lists them all.
 
 Broadcasting: the forward of an elementwise op broadcasts like numpy, so its backward has
 to sum the gradient over the broadcast axes to give each input back its own shape. That is
 what ``unbroadcast`` does, and it stays visible in every binary backward.
 
-One definition serves two modes. Forward and backward use only operations that numpy arrays
-and Tensors both understand (operators, ``.reshape``, ``.sum``, and numpy functions, which
-Tensors take over through ``interop.py``). Ordinarily they run on arrays. For
-``backward(create_graph=True)`` the engine runs ``forward`` again on the input *Tensors*, so
-that what it saves is Tensors, and then ``backward`` on a Tensor gradient: every step of the
-backward pass is recorded and can itself be differentiated.
+One definition serves two modes, through numpy's own dispatch. Ordinarily forward and
+backward run on arrays. For ``backward(create_graph=True)`` the engine runs ``forward``
+again on the input *Tensors*, so that what it saves is Tensors, and then ``backward`` on a
+Tensor gradient, so that every step of the backward pass is recorded and can itself be
+differentiated. That works because the code here uses only what arrays and Tensors both
+understand: operators, ``.reshape``, ``.sum``, ``.T``, and numpy functions (``np.exp``,
+``np.where``, ...), which a Tensor takes over through numpy's ``__array_ufunc__`` and
+``__array_function__`` protocols (``interop.py``). So ``np.exp(x)`` here is numpy's exp on
+an array and a recorded Exp on a Tensor. The one step numpy has no function for,
+``scatter_add``, asks the Tensor to do it (``scatter_add_to``).
 """
 
 import numpy as np
@@ -56,31 +61,6 @@ def amax(x, axis, keepdims):
     return np.amax(x, axis=axis, keepdims=keepdims)
 
 
-def normalize_axis(axis, shape, op):
-    """Return ``axis`` as None or a tuple of non-negative ints; raise a clear error if out of range.
-
-    As in PyTorch, a 0-d tensor accepts axis 0 or -1 (its one "axis" of size 1): reducing
-    over it changes nothing, so the result is the empty tuple.
-    """
-    if axis is None:
-        return None
-    ndim = len(shape)
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    result = []
-    for a in axes:
-        if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -max(ndim, 1) <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor of shape {shape} "
-                             f"({ndim} dimension(s)); use an axis in "
-                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}]")
-        if ndim:
-            result.append(int(a) % ndim)
-    if len(set(result)) != len(result):
-        raise ValueError(f"{op}: axis {axis!r} repeats an axis")
-    return tuple(result)
-
-
 ACCURATE_SUM_TERMS = 4096   # from this many terms per result on, float32 sums go via float64
 
 
@@ -104,18 +84,6 @@ def accurate_sum(x, axis=None, keepdims=False):
         if terms >= ACCURATE_SUM_TERMS:
             return x.sum(axis=axis, keepdims=keepdims, dtype=np.float64).astype(x.dtype)
     return x.sum(axis=axis, keepdims=keepdims)
-
-
-def first_bad_label(labels, num_classes):
-    """Index of the first class label outside 0..num_classes-1, or None if all are fine.
-
-    numpy indexing would read a label of -1 as the last class, so negative labels must be
-    caught as well. One pass finds both kinds: read as unsigned integers of the same width,
-    a negative label becomes huge, so the largest one is out of range if any is.
-    """
-    if labels.size == 0 or labels.view(labels.dtype.str.replace("i", "u")).max() < num_classes:
-        return None
-    return int(np.argmax((labels < 0) | (labels >= num_classes)))
 
 
 class Primitive:
@@ -717,10 +685,13 @@ class ScatterAdd(Primitive):
 
 
 def scatter_add(values, index, shape):
-    """zeros(shape) with ``values`` added at ``[index]``; on Tensors, recorded as ScatterAdd."""
+    """zeros(shape) with ``values`` added at ``[index]``; on Tensors, recorded as ScatterAdd.
+
+    numpy has no function for this that a Tensor could take over, so a Tensor (in
+    create_graph mode) is asked to do it itself: ``values.scatter_add_to(shape, index)``.
+    """
     if not isinstance(values, (np.ndarray, np.generic)):
-        from .tensor import _apply   # a Tensor: record the op (only in create_graph mode)
-        return _apply(ScatterAdd, values, index=index, shape=shape)
+        return values.scatter_add_to(shape, index)
     out = np.zeros(shape, dtype=values.dtype)
     if _may_repeat(index):
         np.add.at(out, index, values)   # plain assignment would keep only one of the repeats

@@ -10,15 +10,18 @@ factories default to float32, Python ints to int64, as in PyTorch. Only floating
 require grad. A Python number combined with a tensor takes the tensor's dtype.
 """
 
-import types
-
 import numpy as np
 
-from . import anomaly
+from . import autograd
+from . import composites
+from . import factories
+from . import inplace
+from . import interop
 from . import ops
 from . import versions
-from .composites import Composites, MaxResult, _pick_axis
-from .factories import Factories, _as_array
+from .autograd import TensorBase, apply, state
+from .checks import first_bad_label, normalize_axis, pick_axis
+from .composites import MaxResult
 
 class RemovableHandle:
     """Returned by ``register_hook``: ``handle.remove()`` takes the hook off again."""
@@ -32,77 +35,6 @@ class RemovableHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
-
-
-def _explain_failure(op_cls, inputs, error):
-    """A message naming the op and the shapes at fault, instead of numpy's bare one."""
-    name = op_cls.__name__.lower()
-    shapes = " and ".join(str(t.shape) for t in inputs)
-    if op_cls is ops.MatMul:
-        x, y = inputs[0].shape, inputs[1].shape
-        inner_x = x[-1] if x else None
-        inner_y = y[-2] if len(y) >= 2 else (y[0] if y else None)
-        if inner_x == inner_y:
-            return (f"matmul: shapes {x} and {y} do not fit: the batch axes {x[:-2]} and "
-                    f"{y[:-2]} (all but the last two) do not broadcast")
-        return (f"matmul: shapes {x} and {y} do not fit: x's last axis ({inner_x}) must equal "
-                f"y's {'second-to-last' if len(y) >= 2 else 'only'} axis ({inner_y}); "
-                "did you mean to transpose one of them?")
-    if "broadcast" in str(error):
-        return _no_broadcast(name, shapes)
-    return f"{name}: {error} (input shapes {shapes})"
-
-
-def _no_broadcast(name, shapes):
-    return (f"{name}: shapes {shapes} do not broadcast (numpy broadcasting lines up the "
-            f"trailing axes, which must be equal or 1)")
-
-
-_sequence = versions.sequence   # numbers recorded results (and in-place writes) in order
-_shared_flags = {}   # (True, False) -> the one tuple (True, False) that every op shares
-_NO_PARAMS = types.MappingProxyType({})
-
-
-def _apply(op_cls, *inputs, **params):
-    """Run ``op_cls`` forward on the inputs' arrays and, if grads are needed, record it.
-
-    This runs once for every operation of every step, so it is kept short: an op with
-    ``__slots__``, the cases of one, two and three inputs (nearly every op) spelled out
-    instead of looped over, and nothing recorded unless grad mode is on and some input
-    requires grad. A recorded result gets the next number of ``_sequence``: since a tensor
-    is always made after its inputs, backward can visit tensors in decreasing number and
-    meet each one after all of its uses.
-    """
-    op = op_cls()
-    try:
-        if len(inputs) == 2:
-            x, y = inputs
-            out = op.forward(x._data, y._data, **params)
-            needs_grad = (x._requires_grad, y._requires_grad)
-        elif len(inputs) == 1:
-            out = op.forward(inputs[0]._data, **params)
-            needs_grad = (inputs[0]._requires_grad,)
-        elif len(inputs) == 3:   # Linear with a bias, Where
-            x, y, z = inputs
-            out = op.forward(x._data, y._data, z._data, **params)
-            needs_grad = (x._requires_grad, y._requires_grad, z._requires_grad)
-        else:
-            out = op.forward(*[t._data for t in inputs], **params)
-            needs_grad = tuple([t._requires_grad for t in inputs])
-    except ValueError as error:
-        raise ValueError(_explain_failure(op_cls, inputs, error)) from None
-    if anomaly.ACTIVE:
-        anomaly.check_forward(op, inputs, out)
-    result = Tensor._wrap(out)
-    if True in needs_grad and _state.enabled and result._data.dtype.kind == "f":
-        result._requires_grad, result._op, result._seq = True, op, next(_sequence)
-        # one shared copy of each flags tuple and of "no params": fewer objects per op that
-        # stay alive with the graph, so Python's garbage collector runs less often
-        needs_grad = _shared_flags.setdefault(needs_grad, needs_grad)
-        op.inputs, op.params, op.needs_grad = inputs, params or _NO_PARAMS, needs_grad
-        op.scope = _state.scope   # which nn.Module calls ran it, for the drawing
-        op.released = False
-    return result
 
 
 _FLOAT32 = np.dtype(np.float32)
@@ -129,7 +61,7 @@ def _constant(value, dtype):
             _constants.clear()
         array = np.array(value, dtype=dtype)
         array.flags.writeable = False
-        constant = _constants[key] = Tensor._wrap(array)
+        constant = _constants[key] = TensorBase._wrap(array)
     return constant
 
 
@@ -152,7 +84,7 @@ def _promote(x, y):
     return x, y
 
 
-class Tensor(Composites, Factories):
+class Tensor(TensorBase):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, dtype=None, name=None)``: ``data`` is a numpy array
@@ -165,12 +97,10 @@ class Tensor(Composites, Factories):
         w.grad          # tensor([[2., 4.]])
     """
 
-    # _seq: set on recorded results only (see _apply)
-    __slots__ = ("_data", "grad", "_requires_grad", "name", "_op", "_seq", "_retains_grad",
-                 "_hooks", "_base", "_previous", "__weakref__")
+    __slots__ = ()   # the slots are TensorBase's (autograd.py): what the engine works with
 
     def __init__(self, data, requires_grad=False, dtype=None, name=None):
-        self._data = _as_array(data, dtype)
+        self._data = factories.as_array(data, dtype)
         self.grad = None
         self._requires_grad = False
         self.name = name
@@ -180,16 +110,6 @@ class Tensor(Composites, Factories):
         self._base = None   # (tensor, rebuild) for a view of another tensor's memory
         if requires_grad:
             self.requires_grad_(True)
-
-    @staticmethod
-    def _wrap(array, requires_grad=False):
-        """Make a Tensor around an op's result without re-checking it (the hot path)."""
-        t = _new_tensor(Tensor)
-        t._data = array if type(array) is np.ndarray else np.asarray(array)
-        t.grad, t._op, t.name, t._hooks, t._base = None, None, None, None, None
-        t._requires_grad = requires_grad and t._data.dtype.kind == "f"
-        t._retains_grad = False
-        return t
 
     # ----- basic properties --------------------------------------------------------------
 
@@ -245,11 +165,11 @@ class Tensor(Composites, Factories):
         ``p.data = values`` replaces the values (any shape). Prefer ``with tg.no_grad():``
         and ``p -= lr * p.grad``, which backward can check. ``p.numpy()`` gives the array.
         """
-        return Tensor._wrap(self._data)
+        return TensorBase._wrap(self._data)
 
     @data.setter
     def data(self, values):
-        array = _as_array(values)
+        array = factories.as_array(values)
         versions.note_write(self._data)   # ops that saved the old values must not run
         self._data = array
 
@@ -318,7 +238,7 @@ class Tensor(Composites, Factories):
         return bool(self._data)
 
     def __float__(self):
-        if self._requires_grad and _state.strict:
+        if self._requires_grad and state.strict:
             raise TypeError(_LEAVES_GRAPH.format(call="float(t), or a math.* function of a Tensor "
                                                       "(math.log(t), math.exp(t), ...)"))
         return float(self.item())
@@ -355,8 +275,8 @@ class Tensor(Composites, Factories):
     def clone(self):
         """A copy with its own memory that stays in the graph (the gradient passes through)."""
         if self._data.dtype.kind == "f":
-            return _apply(ops.Cast, self, dtype=self._data.dtype)   # astype copies
-        return Tensor._wrap(self._data.copy())
+            return apply(ops.Cast, self, dtype=self._data.dtype)   # astype copies
+        return TensorBase._wrap(self._data.copy())
 
     # ----- in-place operations (inplace.py explains what they record) ---------------------
 
@@ -446,7 +366,7 @@ class Tensor(Composites, Factories):
 
     def detach(self):
         """A new leaf sharing this tensor's data, with no graph and no gradient."""
-        return Tensor._wrap(self._data)
+        return TensorBase._wrap(self._data)
 
     def retain_grad(self):
         """Keep ``.grad`` of this intermediate tensor after backward (leaves always keep it)."""
@@ -507,8 +427,8 @@ class Tensor(Composites, Factories):
             other = self._operand(other)
         if self._data.dtype is not other._data.dtype:   # (is: the common case, quickly)
             x, y = _promote(other, self) if reverse else _promote(self, other)
-            return _apply(op, x, y)
-        return _apply(op, other, self) if reverse else _apply(op, self, other)
+            return apply(op, x, y)
+        return apply(op, other, self) if reverse else apply(op, self, other)
 
     def __add__(self, other):
         return self._binary(ops.Add, other)
@@ -553,7 +473,7 @@ class Tensor(Composites, Factories):
         return self._operand(other).matmul(self)
 
     def __neg__(self):
-        return _apply(ops.Neg, self)
+        return apply(ops.Neg, self)
 
     def __pos__(self):
         return self
@@ -566,9 +486,9 @@ class Tensor(Composites, Factories):
             return NotImplemented
         x, y = _promote(self, other)   # int64 == 16777217.0 compares in float32, as PyTorch
         try:
-            return Tensor._wrap(ufunc(x._data, y._data))
+            return TensorBase._wrap(ufunc(x._data, y._data))
         except ValueError:
-            raise ValueError(_no_broadcast(ufunc.__name__,
+            raise ValueError(autograd.no_broadcast(ufunc.__name__,
                                            f"{self.shape} and {other.shape}")) from None
 
     def __lt__(self, other):
@@ -599,34 +519,34 @@ class Tensor(Composites, Factories):
     # PyTorch (numpy: float64, or float16 for booleans)
 
     def exp(self):
-        return _apply(ops.Exp, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Exp, self if self._data.dtype.kind == "f" else self.float())
 
     def log(self):
         """Natural logarithm."""
-        return _apply(ops.Log, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Log, self if self._data.dtype.kind == "f" else self.float())
 
     def sqrt(self):
-        return _apply(ops.Sqrt, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Sqrt, self if self._data.dtype.kind == "f" else self.float())
 
     def abs(self):
-        return _apply(ops.Abs, self)
+        return apply(ops.Abs, self)
 
     def sin(self):
-        return _apply(ops.Sin, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Sin, self if self._data.dtype.kind == "f" else self.float())
 
     def cos(self):
-        return _apply(ops.Cos, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Cos, self if self._data.dtype.kind == "f" else self.float())
 
     def tanh(self):
-        return _apply(ops.Tanh, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Tanh, self if self._data.dtype.kind == "f" else self.float())
 
     def sigmoid(self):
         """1 / (1 + e^-x), without overflow for large |x|."""
-        return _apply(ops.Sigmoid, self if self._data.dtype.kind == "f" else self.float())
+        return apply(ops.Sigmoid, self if self._data.dtype.kind == "f" else self.float())
 
     def relu(self):
         """max(x, 0)."""
-        return _apply(ops.Relu, self)
+        return apply(ops.Relu, self)
 
     def maximum(self, other):
         """Elementwise maximum with broadcasting; ties split the gradient equally."""
@@ -640,7 +560,7 @@ class Tensor(Composites, Factories):
             raise ValueError(f"clip: min ({min}) is larger than max ({max})")
         if self._data.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
             return self.float().clip(min, max)   # int with float bounds: float32, as PyTorch
-        return _apply(ops.Clip, self, low=min, high=max)
+        return apply(ops.Clip, self, low=min, high=max)
 
     clamp = clip
 
@@ -650,7 +570,7 @@ class Tensor(Composites, Factories):
         if self.ndim == 0 or other.ndim == 0:
             raise ValueError(f"matmul: both operands need at least one axis, got shapes "
                              f"{self.shape} and {other.shape}; use * to multiply by a scalar")
-        return _apply(ops.MatMul, self, other)
+        return apply(ops.MatMul, self, other)
 
     def dot(self, other):
         """numpy's ``a.dot(b)`` for vectors and matrices: the same as ``a @ b`` there."""
@@ -664,8 +584,8 @@ class Tensor(Composites, Factories):
 
     def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Sum over ``axis`` (an int, a tuple, or None for all); ``keepdims`` keeps size-1 axes."""
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "sum")
-        return _apply(ops.Sum, self, axis=axis, keepdims=bool(keepdim or keepdims))
+        axis = normalize_axis(pick_axis(axis, dim), self.shape, "sum")
+        return apply(ops.Sum, self, axis=axis, keepdims=bool(keepdim or keepdims))
 
     def max(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Largest element over ``axis``; tied maxima share the gradient.
@@ -673,7 +593,7 @@ class Tensor(Composites, Factories):
         With PyTorch's keyword ``dim=`` it returns ``(values, indices)`` as ``torch.max`` does.
         """
         keepdims = bool(keepdim or keepdims)
-        axis = _pick_axis(axis, dim)
+        axis = pick_axis(axis, dim)
         if isinstance(axis, Tensor):   # x.max(y): the elementwise maximum, as in PyTorch
             return self.maximum(axis)
         if axis is None:
@@ -685,9 +605,9 @@ class Tensor(Composites, Factories):
         """``(values, indices)`` for ``max``/``min`` along ``axis``: the values are read at the
         indices (one GetItem), so the gradient goes to that one element, even among ties,
         as in PyTorch."""
-        axis = ops.normalize_axis(axis, self.shape, "max")
+        axis = normalize_axis(axis, self.shape, "max")
         if not axis:   # a 0-d tensor: itself, at index 0
-            return MaxResult(self * 1, Tensor._wrap(np.zeros((), dtype=np.int64)))
+            return MaxResult(self * 1, TensorBase._wrap(np.zeros((), dtype=np.int64)))
         axis = axis[0]
         # index arrays that broadcast against each other: every position along the other
         # axes, and the winner's position along ``axis``
@@ -705,16 +625,101 @@ class Tensor(Composites, Factories):
         Tied maxima share the gradient equally. (``max`` with a dim also gives the indices.)
         """
         keepdims = bool(keepdim or keepdims)
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "max")
+        axis = normalize_axis(pick_axis(axis, dim), self.shape, "max")
         if self._data.size == 0:
             raise ValueError(f"max: the tensor of shape {self.shape} is empty")
-        return _apply(ops.Max, self, axis=axis, keepdims=keepdims)
+        return apply(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Smallest element: over all of them, or along ``dim`` as ``(values, indices)``.
+
+        As in PyTorch: ``x.min()`` is one value, ``x.min(1)`` (or ``dim=1``) a named tuple
+        of the smallest values and their positions. ``amin`` gives values over any axes.
+        """
+        keepdims = bool(keepdim or keepdims)
+        axis = pick_axis(axis, dim)
+        if isinstance(axis, Tensor):   # x.min(y): the elementwise minimum, as in PyTorch
+            return self.minimum(axis)
+        if axis is None:
+            return self.amin(keepdims=keepdims)
+        _one_dim(axis, "min", "amin")
+        return self._pick_along(self.argmin(axis, keepdims=True), axis, keepdims)
+
+    # ----- composites: written in primitives in composites.py, no backward of their own -----
+
+    def amin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Smallest value over ``axis`` (an int, a tuple, or None): -max(-x) for floats."""
+        return composites.amin(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def minimum(self, other):
+        """Elementwise minimum: -max(-x, -y) for floats (exact, as negation is)."""
+        return composites.minimum(self, other)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """Average over ``axis``: the sum divided by the number of elements summed."""
+        return composites.mean(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def var(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
+        """Variance over ``axis``, by default unbiased (see ``composites.var``)."""
+        return composites.var(self, axis, unbiased, keepdims, correction=correction, dim=dim,
+                              keepdim=keepdim)
+
+    def std(self, axis=None, unbiased=None, keepdims=False, *, correction=None, dim=None,
+            keepdim=None):
+        """Standard deviation over ``axis``: sqrt of ``var`` (see ``composites.std``)."""
+        return composites.std(self, axis, unbiased, keepdims, correction=correction, dim=dim,
+                              keepdim=keepdim)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """log(sum(exp(x))) over ``axis``, computed without overflow."""
+        return composites.logsumexp(self, axis, keepdims, dim=dim, keepdim=keepdim)
+
+    def softmax(self, axis=-1, *, dim=None):
+        """e^x / sum(e^x) along ``axis``; every slice along it sums to 1."""
+        return composites.softmax(self, axis, dim=dim)
+
+    def leaky_relu(self, slope=0.01):
+        """x for x > 0, slope * x otherwise."""
+        return composites.leaky_relu(self, slope)
+
+    def transpose(self, axis0=-2, axis1=-1):
+        """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
+        return composites.transpose(self, axis0, axis1)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
+        return composites.flatten(self, start_dim, end_dim)
+
+    def unsqueeze(self, dim):
+        """Insert an axis of size 1 at position ``dim``."""
+        return composites.unsqueeze(self, dim)
+
+    def squeeze(self, dim=None):
+        """Drop axes of size 1: all of them, or those of ``dim`` (an int or a tuple)."""
+        return composites.squeeze(self, dim)
+
+    def pow(self, exponent):
+        """x ** exponent (PyTorch's method name)."""
+        return self ** exponent
+
+    def square(self):
+        """x * x."""
+        return self * self
+
+    def mm(self, other):
+        """Matrix product of two matrices (PyTorch's ``mm``): the same as ``@``."""
+        return self.matmul(other)
+
+    def t(self):
+        """The transpose of a matrix (a vector is returned as it is), as ``torch.t``."""
+        return self.transpose()
 
     def reshape(self, *shape):
         """Same elements in a new shape; one axis may be -1. Accepts ``(2, 3)`` or ``2, 3``."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        out = _apply(ops.Reshape, self, shape=tuple(shape))
+        out = apply(ops.Reshape, self, shape=tuple(shape))
         return inplace.set_view(out, self, inplace.rebuild_from_reshape)
 
     view = reshape
@@ -727,8 +732,8 @@ class Tensor(Composites, Factories):
             raise ValueError(f"permute: {axes} is not a permutation of the {self.ndim} axes "
                              f"of a tensor of shape {self.shape}")
         # out-of-range and repeated axes raise here, rather than wrapping around silently
-        axes = ops.normalize_axis(axes, self.shape, "permute")
-        out = _apply(ops.Transpose, self, axes=axes)
+        axes = normalize_axis(axes, self.shape, "permute")
+        out = apply(ops.Transpose, self, axes=axes)
         return inplace.set_view(out, self, inplace.rebuild_from_axes(axes))
 
     def __getitem__(self, index):
@@ -743,7 +748,7 @@ class Tensor(Composites, Factories):
         if first is not None:
             return self[first][rest]
         try:
-            out = _apply(ops.GetItem, self, index=index)
+            out = apply(ops.GetItem, self, index=index)
         except IndexError as error:
             raise IndexError(f"getitem: {error} (tensor shape {self.shape})") from None
         return inplace.set_view(out, self, inplace.rebuild_from_index(index))
@@ -767,8 +772,8 @@ class Tensor(Composites, Factories):
         if dtype == self._data.dtype:
             return self
         if dtype.kind == "f":
-            return _apply(ops.Cast, self, dtype=dtype)
-        return Tensor._wrap(self._data.astype(dtype))
+            return apply(ops.Cast, self, dtype=dtype)
+        return TensorBase._wrap(self._data.astype(dtype))
 
     astype = to
 
@@ -804,12 +809,12 @@ class Tensor(Composites, Factories):
         A primitive (``ops.LogSoftmax``) rather than a composite: it is in every classifier's
         loss, and one op is both faster and more accurate than six.
         """
-        axis = ops.normalize_axis(_pick_axis(axis, dim), self.shape, "log_softmax")
+        axis = normalize_axis(pick_axis(axis, dim), self.shape, "log_softmax")
         if self.ndim == 0:   # a distribution over one value: log(1) = 0
             return self.reshape(1).log_softmax(axis=0).reshape(())
         if axis is None or len(axis) != 1:
             raise ValueError(f"log_softmax: needs exactly one axis, got {axis}")
-        return _apply(ops.LogSoftmax, self, axis=axis[0])
+        return apply(ops.LogSoftmax, self, axis=axis[0])
 
     def cross_entropy(self, labels, reduction="mean"):
         """Softmax cross-entropy of logits (N, C) with integer labels (N,), as one op.
@@ -826,11 +831,11 @@ class Tensor(Composites, Factories):
         if reduction not in ("mean", "sum", "none"):
             raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', "
                              f"got {reduction!r}")
-        bad = ops.first_bad_label(y, x.shape[1])
+        bad = first_bad_label(y, x.shape[1])
         if bad is not None:
             raise ValueError(f"cross_entropy: label {y[bad]} (sample {bad}) is out of range "
                              f"for {x.shape[1]} classes; labels must be in 0..{x.shape[1] - 1}")
-        return _apply(ops.CrossEntropy, self, labels, reduction=reduction)
+        return apply(ops.CrossEntropy, self, labels, reduction=reduction)
 
     def binary_cross_entropy(self, target):
         """-(y log p + (1 - y) log(1 - p)) per element, for probabilities p (this tensor) and
@@ -842,7 +847,7 @@ class Tensor(Composites, Factories):
         if target.shape != self.shape:
             raise ValueError(f"binary_cross_entropy: probabilities of shape {self.shape} and "
                              f"targets of shape {target.shape} must have the same shape")
-        return _apply(ops.BinaryCrossEntropy, self, target.to(self.dtype))
+        return apply(ops.BinaryCrossEntropy, self, target.to(self.dtype))
 
     def linear(self, weight, bias=None):
         """x @ weight.T + bias as one op: x (..., in), weight (out, in), bias (out,).
@@ -856,28 +861,28 @@ class Tensor(Composites, Factories):
                              f"{weight.shape}: the input's last axis must equal the weight's "
                              "second axis (in_features)")
         if bias is None:
-            return _apply(ops.Linear, self, weight)
+            return apply(ops.Linear, self, weight)
         bias = self._operand(bias)
         if bias._data.shape != w.shape[:1]:
             raise ValueError(f"linear: bias of shape {bias.shape} does not fit weight of shape "
                              f"{weight.shape}: it needs shape ({weight.shape[0]},)")
-        return _apply(ops.Linear, self, weight, bias)
+        return apply(ops.Linear, self, weight, bias)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the largest element along ``axis`` (int64, no gradient)."""
-        axis = _pick_axis(axis, dim)
-        return Tensor._wrap(np.argmax(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        axis = pick_axis(axis, dim)
+        return TensorBase._wrap(np.argmax(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the smallest element along ``axis`` (int64, no gradient)."""
-        axis = _pick_axis(axis, dim)
-        return Tensor._wrap(np.argmin(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        axis = pick_axis(axis, dim)
+        return TensorBase._wrap(np.argmin(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
 
     def any(self):
-        return Tensor._wrap(np.any(self._data))
+        return TensorBase._wrap(np.any(self._data))
 
     def all(self):
-        return Tensor._wrap(np.all(self._data))
+        return TensorBase._wrap(np.all(self._data))
 
     # ----- joining -----------------------------------------------------------------------
 
@@ -889,13 +894,13 @@ class Tensor(Composites, Factories):
             raise ValueError("cat: needs at least one tensor")
         if tensors[0].ndim == 0:
             raise ValueError("cat: 0-d tensors have no axis to join along; use Tensor.stack")
-        axis = ops.normalize_axis(_pick_axis(axis, dim), tensors[0].shape, "cat")[0]
+        axis = normalize_axis(pick_axis(axis, dim), tensors[0].shape, "cat")[0]
         first = tensors[0].shape
         for i, t in enumerate(tensors):
             if t.ndim != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
                 raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                                  f"tensor 0's shape {first} outside axis {axis}")
-        return _apply(ops.Cat, *tensors, axis=axis)
+        return apply(ops.Cat, *tensors, axis=axis)
 
     @staticmethod
     def stack(tensors, axis=0, *, dim=None):
@@ -906,12 +911,69 @@ class Tensor(Composites, Factories):
         shapes = {t.shape for t in tensors}
         if len(shapes) != 1:
             raise ValueError(f"stack: all tensors need the same shape, got {sorted(shapes)}")
-        axis, ndim = _pick_axis(axis, dim), tensors[0].ndim
+        axis, ndim = pick_axis(axis, dim), tensors[0].ndim
         if not -ndim - 1 <= axis <= ndim:
             raise ValueError(f"stack: axis {axis} is out of range for tensors of shape "
                              f"{tensors[0].shape}; it must lie in [{-ndim - 1}, {ndim}]")
         axis = axis % (ndim + 1)
         return Tensor.cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+
+    # ----- factories: the values are made in factories.py -------------------------------------
+
+    @staticmethod
+    def zeros(*shape, dtype=np.float32, requires_grad=False, name=None):
+        return Tensor(np.zeros(factories.shape_from(shape), dtype=dtype), requires_grad,
+                      name=name)
+
+    @staticmethod
+    def ones(*shape, dtype=np.float32, requires_grad=False, name=None):
+        return Tensor(np.ones(factories.shape_from(shape), dtype=dtype), requires_grad,
+                      name=name)
+
+    @staticmethod
+    def full(shape, fill_value, dtype=None, requires_grad=False, name=None):
+        """A tensor of ``shape`` filled with ``fill_value`` (float32 for a float, as PyTorch)."""
+        return Tensor(factories.full(shape, fill_value, dtype), requires_grad, name=name)
+
+    @staticmethod
+    def randn(*shape, dtype=np.float32, requires_grad=False, name=None):
+        """Samples of the standard normal distribution (seeded by ``tg.manual_seed``)."""
+        return Tensor(factories.randn(shape, dtype), requires_grad, name=name)
+
+    @staticmethod
+    def rand(*shape, dtype=np.float32, requires_grad=False, name=None):
+        """Samples uniform on [0, 1) (seeded by ``tg.manual_seed``)."""
+        return Tensor(factories.rand(shape, dtype), requires_grad, name=name)
+
+    @staticmethod
+    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False, name=None):
+        """Samples uniform on [low, high) (seeded by ``tg.manual_seed``)."""
+        return Tensor(factories.uniform(shape, low, high, dtype), requires_grad, name=name)
+
+    @staticmethod
+    def eye(n, m=None, dtype=np.float32, requires_grad=False, name=None):
+        """The identity matrix of shape (n, m), m defaulting to n."""
+        return Tensor(np.eye(n, m, dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def arange(start, stop=None, step=1, dtype=None, requires_grad=False, name=None):
+        """Evenly spaced values in [start, stop); int64 for ints, float32 otherwise, as PyTorch."""
+        return Tensor(factories.arange(start, stop, step, dtype), requires_grad, name=name)
+
+    @staticmethod
+    def zeros_like(t, dtype=None, requires_grad=False, name=None):
+        return Tensor(np.zeros_like(factories.as_array(t), dtype=dtype), requires_grad, name=name)
+
+    @staticmethod
+    def ones_like(t, dtype=None, requires_grad=False, name=None):
+        return Tensor(np.ones_like(factories.as_array(t), dtype=dtype), requires_grad, name=name)
+
+    # ----- for ops.py, in create_graph mode ---------------------------------------------------
+
+    def scatter_add_to(self, shape, index):
+        """zeros(shape) with this tensor added at ``[index]``, recorded (ops.scatter_add)."""
+        return apply(ops.ScatterAdd, self, index=index, shape=shape)
 
 
 def _plain_index(index):
@@ -996,13 +1058,7 @@ def where(condition, x, y):
         x = y._operand(x) if isinstance(y, Tensor) else Tensor(x)
     y = x._operand(y)
     x, y = _promote(x, y)   # int with float gives the float dtype, as in PyTorch
-    return _apply(ops.Where, Tensor._wrap(cond), x, y)
+    return apply(ops.Where, TensorBase._wrap(cond), x, y)
 
 
-_new_tensor = object.__new__
-
-# imported last: they build on Tensor, defined above
-from . import autograd  # noqa: E402
-from . import inplace  # noqa: E402
-from . import interop  # noqa: E402
-from .autograd import _state  # noqa: E402  (one object for the whole run: bind it once)
+autograd.register_tensor_class(Tensor)   # results of ops are Tensors

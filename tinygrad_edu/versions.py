@@ -18,7 +18,7 @@ import weakref
 
 import numpy as np
 
-from . import anomaly
+from . import callsite
 
 sequence = itertools.count(1)   # numbers recorded results and in-place writes, in order
 
@@ -53,7 +53,7 @@ def note_write(array, where=None):
     ``where`` is the line of user code that does it (found on the stack when not given), so
     that a failing backward can point at it.
     """
-    note_writes((array,), anomaly.user_frame() if where is None else where)
+    note_writes((array,), callsite.user_frame() if where is None else where)
 
 
 def note_writes(arrays, where):
