@@ -165,3 +165,72 @@ def test_loss_fn_that_drops_the_graph_is_explained():
 def test_unknown_hand_gradient_name_is_an_error():
     with pytest.raises(ValueError, match="W2"):
         tg.compare_gradients(mse_loss, PARAMS, dict(TRUE, W2=TRUE["W"]))
+
+
+def test_sign_and_dropped_two_are_both_named():
+    report = report_with(W=-0.5 * TRUE["W"])
+    comparison = report["W"]
+    assert comparison.verdict == "scaled" and comparison.factor == pytest.approx(-0.5)
+    assert "sign mix-up AND a dropped factor 2" in comparison.detail
+    text = str(report)
+    assert "(out - y), not (y - out)" in text and "keeps its 2" in text
+
+
+def test_factor_two_times_batch_size_names_both_parts():
+    comparison = report_with(W=32 * TRUE["W"])["W"]
+    assert "an extra factor 2 AND a missing 1/N with N = 16" in comparison.detail
+
+
+def test_unexplained_factor_points_to_check_backprop():
+    comparison = report_with(W=0.9395 * TRUE["W"])["W"]
+    assert comparison.detail == "scaled by 0.9395"
+    assert any("check_backprop" in hint for hint in comparison.hints)
+
+
+def test_bias_with_wrong_shape_and_wrong_values_says_both():
+    comparison = report_with(b=(2 * TRUE["b"]).reshape(1, 3))["b"]
+    assert comparison.verdict == "wrong_shape"
+    assert "(1, 3) instead of (3,)" in comparison.detail
+    assert "still wrong: scaled by 2" in comparison.detail
+
+
+def test_bias_with_wrong_shape_and_right_values_says_reshape():
+    comparison = report_with(b=TRUE["b"].reshape(3, 1))["b"]
+    assert comparison.verdict == "wrong_shape" and "right values" in comparison.detail
+
+
+def test_per_sample_bias_summed_still_negative_names_both():
+    out = X @ PARAMS["W"] + PARAMS["b"]
+    delta = 2 * (out - Y) / out.size
+    comparison = report_with(b=-delta)["b"]
+    assert comparison.verdict == "not_summed"
+    assert "summed, it is still wrong: the negative" in comparison.detail
+    assert len(comparison.hints) == 2
+
+
+def test_transposed_and_scaled_says_both():
+    comparison = report_with(W=(2 * TRUE["W"]).T.copy())["W"]
+    assert comparison.verdict == "transposed"
+    assert "transposed back, it is still wrong: scaled by 2" in comparison.detail
+
+
+def test_zero_initialised_network_is_noted_when_gradients_match():
+    Xr = rng.standard_normal((8, 3))
+    params = {"W1": np.zeros((3, 4)), "b1": np.zeros(4), "W2": np.zeros((4, 1)),
+              "b2": np.zeros(1)}
+
+    def loss(W1, b1, W2, b2):
+        h = np.maximum(np.dot(Xr, W1) + b1, 0)
+        return np.mean((np.dot(h, W2) + b2 - 1.0) ** 2)
+
+    hand = {"W1": np.zeros((3, 4)), "b1": np.zeros(4), "W2": np.zeros((4, 1)),
+            "b2": np.array([-2.0])}
+    report = tg.compare_gradients(loss, params, hand)
+    assert report.ok
+    assert len(report.notes) == 1 and "exactly zero" in report.notes[0]
+    assert "nothing will learn" in str(report)
+
+
+def test_no_zero_weight_note_for_a_trained_network():
+    report = report_with()
+    assert report.ok and report.notes == []
