@@ -7,8 +7,12 @@ the report reads well, and the example script diagnoses its four setups correctl
 verdicts that once went wrong: a probe stuck at chance level (shuffled digit labels, XOR at
 0.5) is never "no problem found", learning-rate advice never contradicts itself or the sweep,
 and a loss with reduction='sum' on a batch larger than the probe's is judged at the user's step.
+At the end, the package's stages one at a time: each returns its own result, a check reads only
+the results it is given, and the stage modules import one another one way.
 """
 
+import ast
+import dataclasses
 import pathlib
 import subprocess
 import sys
@@ -18,6 +22,10 @@ import pytest
 
 import nn
 import tinygrad_edu as tg
+import tinygrad_edu.nn as tg_nn
+from nn.diagnose import (Batch, Observation, ProbeResult, TrainingRun, checks, observe_model,
+                         prepare_batch, run_probe, summarize)
+from nn.diagnose.observe import Activation
 from nn.optim import SGD, Adam
 from tinygrad_edu import Tensor
 
@@ -624,3 +632,113 @@ def test_a_hand_written_sum_loss_is_recognised_by_measuring_it():
     assert report.numbers["loss_reduction"] == "sum" and report.numbers["gradient_scale"] == 2
     mean_report = run(mlp([2, 16, 1]), nn.MSELoss(), X, y, optimizer="sgd", lr=0.05)
     assert "loss_reduction" not in mean_report.numbers
+
+
+# ----- the stages, one at a time --------------------------------------------------------------
+
+def test_each_stage_runs_on_its_own_and_returns_its_result():
+    X, y = blobs()
+    tg.manual_seed(0)
+    model = mlp([2, 16, 3])
+    loss_fn, optimizer = nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.01)
+
+    batch = prepare_batch(X, y, loss_fn)
+    assert isinstance(batch, Batch) and batch.usable and batch.findings == ()
+    assert batch.kind == "cross_entropy" and batch.X.shape == (240, 2) and batch.X_held is None
+
+    observation = observe_model(model, loss_fn, batch)
+    assert isinstance(observation, Observation) and observation.usable
+    assert observation.output.shape == (240, 3) and observation.classes == 3
+    assert [path for path, _ in observation.linears] == ["0", "2"]
+    assert [(a.kind, a.label, a.pre.shape) for a in observation.activations] == [
+        ("relu", "1 (ReLU)", (240, 16))]
+    assert observation.chance == pytest.approx(np.log(3), rel=0.05)
+
+    probe = run_probe(model, optimizer, loss_fn, STEPS, batch, observation)
+    assert isinstance(probe, ProbeResult) and isinstance(probe.run, TrainingRun)
+    assert probe.run.good and probe.lr == 0.01 and probe.optimizer_name == "Adam"
+    assert probe.lr_question is None and probe.sweep_down is None and probe.sweep_up is None
+
+    assert checks.dead_relu(batch, observation) == []
+    assert checks.learning_rate(observation, probe) == []
+    lines, numbers = summarize(loss_fn, batch, observation, probe)
+    assert lines[0].startswith("data: 240 rows") and numbers["chance_loss"] == observation.chance
+
+    # the results are values: a later stage cannot change what an earlier one found
+    for result in (batch, observation, probe):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            result.findings = ()
+
+
+def test_a_check_reads_only_the_stage_results_it_is_given():
+    # an Observation written by hand, with one ReLU layer dead for every row and no model
+    pre = -np.ones((8, 4))
+    pre[:, 0] = 1.0
+    observation = Observation(activations=(Activation("relu", "1 (ReLU)", pre, False),))
+    batch = Batch((), True, X=np.zeros((8, 2)))
+    [finding] = checks.dead_relu(batch, observation)
+    assert finding.name == "dead_relu" and "3 of 4 units" in finding.evidence
+    assert checks.bottleneck(observation) == [] and checks.symmetric_init(observation) == []
+
+
+def test_a_later_stage_is_skipped_when_the_one_before_cannot_be_used():
+    X, y = blobs()
+    X = X.copy()
+    X[0, 0] = np.nan
+    batch = prepare_batch(X, y, nn.CrossEntropyLoss())
+    assert not batch.usable and [f.name for f in batch.findings] == ["bad_data"]
+    batch = prepare_batch(X[:, :1] * 0 + 1, y, nn.CrossEntropyLoss())      # 1 feature, not 2
+    observation = observe_model(mlp([2, 16, 3]), nn.CrossEntropyLoss(), batch)
+    assert not observation.usable and observation.output is None
+    assert "cannot take this X" in observation.findings[0].evidence
+
+
+def test_activations_are_found_by_op_class_in_the_public_graph_walk():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(2, 8)
+            self.fc2 = nn.Linear(8, 8)
+            self.out = nn.Linear(8, 1)
+
+        def forward(self, x):
+            return self.out(self.fc2(self.fc1(x).tanh()).relu()).sigmoid()
+
+    X, y = blobs(classes=2)
+    tg.manual_seed(0)
+    batch = prepare_batch(X, y.reshape(-1, 1).astype(np.float32), nn.BCELoss())
+    observation = observe_model(Net(), nn.BCELoss(), batch)
+    assert [(a.kind, a.label, a.is_output) for a in observation.activations] == [
+        ("tanh", "tanh after fc1 (Linear 2→8)", False),
+        ("relu", "relu after fc2 (Linear 8→8)", False),
+        ("sigmoid", "sigmoid after out (Linear 8→1)", True)]
+    assert observation.output_activation == "sigmoid"
+
+
+PACKAGE = pathlib.Path(nn.__file__).resolve().parent / "diagnose"
+# each module may import only those listed before it
+STAGE_ORDER = ["thresholds", "report", "data", "observe", "probe", "checks", "summary",
+               "__init__"]
+
+
+def test_diagnose_package_imports_run_one_way_and_none_is_delayed():
+    assert sorted(p.stem for p in PACKAGE.glob("*.py")) == sorted(STAGE_ORDER)
+    for rank, stem in enumerate(STAGE_ORDER):
+        tree = ast.parse((PACKAGE / f"{stem}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                assert not any(isinstance(inner, (ast.Import, ast.ImportFrom))
+                               for inner in ast.walk(node)), f"{stem}.{node.name}"
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                names = [node.module] if node.module else [a.name for a in node.names]
+                for name in names:
+                    assert STAGE_ORDER.index(name) < rank, f"{stem} imports {name}"
+
+
+def test_names_of_the_former_single_file_module_are_still_importable():
+    module = sys.modules["nn.diagnose"]
+    assert nn.diagnose is module.diagnose and tg_nn.diagnose is nn.diagnose
+    for name in ("Finding", "DiagnosisReport", "PROBE_ROWS", "SATURATION_Z", "EXPLODING_RATIO",
+                 "LR_SWEEP_FACTORS", "DECAY_SHARE", "SUM_LOSS_RATIO"):
+        assert hasattr(module, name), name
+    assert module.Finding is sys.modules["nn.diagnose.report"].Finding
