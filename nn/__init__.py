@@ -10,10 +10,9 @@ package computes a derivative. Names and behaviour follow ``torch.nn``::
     loss_fn = nn.CrossEntropyLoss()          # logits and integer labels
     opt = Adam(model.parameters(), lr=1e-3)
 
-Also reachable as ``tinygrad_edu.nn`` (and ``nn.optim`` as ``tinygrad_edu.optim``).
+Also reachable as ``tinygrad_edu.nn`` (and ``nn.optim`` as ``tinygrad_edu.optim``): the
+same modules under a second name, arranged by ``tinygrad_edu/nn.py``.
 """
-
-import sys
 
 from . import functional, init, optim
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
@@ -22,10 +21,3 @@ from .layers import BatchNorm1d, Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential, load, save
 
-# ``tinygrad_edu.nn`` is this package under a second name (see tinygrad_edu/nn.py). Register
-# the submodules under that name too, so ``import tinygrad_edu.nn.functional`` finds these
-# very modules instead of loading second copies with their own classes.
-for _submodule in ("functional", "init", "optim", "module", "layers", "activations", "losses",
-                   "diagnose"):
-    sys.modules.setdefault(f"tinygrad_edu.nn.{_submodule}", sys.modules[f"nn.{_submodule}"])
-del _submodule

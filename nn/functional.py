@@ -105,7 +105,8 @@ def _legacy_reduction(name, reduction, size_average=None, reduce=None, weight=No
     return ("mean" if size_average else "sum") if reduce else "none"
 
 
-def _check_reduction(reduction, name):
+def check_reduction(reduction, name):
+    """Raise a ValueError naming the loss unless ``reduction`` is mean, sum or none."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
@@ -207,7 +208,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """Mean squared error: mean((input - target)^2). input and target must have equal shapes."""
     name = "mse_loss (MSELoss)"
     reduction = _legacy_reduction(name, reduction, size_average, reduce)
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
     diff = input - target
@@ -225,7 +226,7 @@ def cross_entropy(input, target, weight=None, size_average=None, reduce=None,
     """
     name = "cross_entropy (CrossEntropyLoss)"
     reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _as_tensor(target)
     if input.ndim not in (1, 2):
@@ -257,7 +258,7 @@ def nll_loss(input, target, weight=None, size_average=None, reduce=None, reducti
     """
     name = "nll_loss (NLLLoss)"
     reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _as_tensor(target)
     if input.ndim not in (1, 2):
@@ -297,7 +298,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     name = "binary_cross_entropy (BCELoss)"
     reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
     _check_binary_target(target, name)
@@ -317,7 +318,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     """
     name = "binary_cross_entropy_with_logits (BCEWithLogitsLoss)"
     reduction = _legacy_reduction(name, reduction, size_average, reduce, weight)
-    _check_reduction(reduction, name)
+    check_reduction(reduction, name)
     x = _float_input(input, name)
     y = _same_shape_target(x, target, name)
     _check_binary_target(y, name)

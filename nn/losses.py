@@ -16,7 +16,7 @@ class _Loss(Module):
 
     def __init__(self, reduction="mean"):
         super().__init__()
-        F._check_reduction(reduction, self._name)
+        F.check_reduction(reduction, self._name)
         self.reduction = reduction
 
     def extra_repr(self):

@@ -31,12 +31,7 @@ def test_source_names_every_op_and_parameter():
     for op in ("Linear", "Relu", "CrossEntropy"):
         assert f'label="{op}\\n' in source
     # and every op actually in the graph, found by walking it
-    ops_in_graph, stack = set(), [loss]
-    while stack:
-        t = stack.pop()
-        if t._op is not None:
-            ops_in_graph.add(type(t._op).__name__)
-            stack.extend(t._op.inputs)
+    ops_in_graph = {type(t.grad_fn).__name__ for t in tg.walk(loss) if t.grad_fn is not None}
     assert ops_in_graph and all(f'label="{op}' in source for op in ops_in_graph)
 
 

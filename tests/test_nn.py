@@ -205,14 +205,10 @@ def test_double_converts_parameters_for_gradcheck():
 
 def ops_by_type(root):
     """{op class name: [scope, ...]} for every recorded op behind ``root``."""
-    found, todo, seen = {}, [root], set()
-    while todo:
-        t = todo.pop()
-        if t._op is None or id(t) in seen:
-            continue
-        seen.add(id(t))
-        found.setdefault(type(t._op).__name__, []).append(getattr(t._op, "scope", ()))
-        todo.extend(t._op.inputs)
+    found = {}
+    for t in tg.walk(root):
+        if t.grad_fn is not None:
+            found.setdefault(type(t.grad_fn).__name__, []).append(getattr(t.grad_fn, "scope", ()))
     return found
 
 

@@ -185,15 +185,7 @@ def test_primitive_gradient(case):
 
 def _ops_in_graph(tensor):
     """The primitive classes recorded in the graph behind ``tensor``."""
-    found, stack, seen = set(), [tensor], set()
-    while stack:
-        t = stack.pop()
-        if id(t) in seen or t._op is None:
-            continue
-        seen.add(id(t))
-        found.add(type(t._op))
-        stack.extend(t._op.inputs)
-    return found
+    return {type(t.grad_fn) for t in tg.walk(tensor) if t.grad_fn is not None}
 
 
 @pytest.mark.parametrize("case", PRIMITIVE_CASES, ids=lambda c: c.name)

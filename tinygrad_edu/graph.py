@@ -29,6 +29,7 @@ picture holds parameters of more than one outermost module, the module's name go
 
 import shutil
 
+import graphviz
 import numpy as np
 
 from . import autograd
@@ -76,8 +77,6 @@ def draw_graph(root, clusters=True, show_grads=True):
     highlights NaN/inf (red) and all-zero (orange) gradients. Nothing is computed into
     ``.grad``: the picture never changes the state of your tensors.
     """
-    import graphviz
-
     tensors = autograd.walk(root)
     grads = _gradients(root, tensors) if show_grads else {}
     graph = graphviz.Digraph("tinygrad_edu", graph_attr={"rankdir": "BT", "fontname": "Helvetica"},

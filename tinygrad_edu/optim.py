@@ -1,7 +1,7 @@
-"""``tinygrad_edu.optim`` is ``nn.optim`` itself (one module, two names)."""
+"""``tinygrad_edu.optim`` is ``nn.optim`` itself (see ``tinygrad_edu/nn.py``)."""
 
 import sys
 
-import nn.optim as _optim
+from . import nn as _nn
 
-sys.modules[__name__] = _optim
+sys.modules[__name__] = _nn.optim
