@@ -10,6 +10,7 @@ from . import memory   # plugs graph lightening into the engine
 from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                       set_detect_anomaly)
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, walk
+from .check_backprop import check_backprop
 from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (
     abs, arange, argmax, bool, cat, clamp, clip, cos, double, exp, eye, float, float16, float32,
