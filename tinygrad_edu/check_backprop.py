@@ -43,6 +43,7 @@ recognised, said once in the report, and looked past.
 """
 
 import ast
+import copy
 import dis
 import functools
 import linecache
@@ -57,8 +58,8 @@ import numpy as np
 from . import autograd
 from . import ops
 from .autograd import strict_numbers
-from .compare import (DEFAULT_RTOL, FACTOR_HINTS, FLOAT64_RTOL, build_report, check_loss,
-                      check_names, explain_factor, graph_counts, leaf_tensors)
+from .compare import (DEFAULT_RTOL, FACTOR_HINTS, FACTOR_RTOL, FLOAT64_RTOL, build_report, check_loss,
+                      check_names, explain_factor, graph_counts, leaf_tensors, per_sample_axis)
 from .tensor import Tensor
 
 MISTAKES = ("derivative_at_wrong_point", "elementwise_softmax_derivative", "wrong_relu_mask",
@@ -115,7 +116,7 @@ class Event:
 
     def __init__(self, seq, where, variable, obj, value, reads, alias=None):
         self.seq = seq
-        self.filename, self.line, self.function = where
+        self.filename, self.line, self.function, self.code = where
         self.variable = variable
         self.obj = obj          # the learner's object (kept alive, so ids stay unique)
         self.value = value      # a copy taken right after the line ran
@@ -134,9 +135,9 @@ class Container:
 
     def __init__(self, seq, where, obj, labels):
         self.seq = seq
-        self.filename, self.line, self.function = where
+        self.filename, self.line, self.function, self.code = where
         self.obj = obj
-        self.labels = labels    # id(element) -> its text (the key, or the expression)
+        self.labels = labels    # id(element) -> (its text, its line) in the statement
 
 
 class Recorder:
@@ -270,7 +271,7 @@ class _FrameTracer:
     def start(self, frame, statement):
         line = frame.f_lineno if statement is None else statement.lineno
         self.statement = statement
-        self.where = (self.code.co_filename, line, self.code.co_name)
+        self.where = (self.code.co_filename, line, self.code.co_name, self.code)
         self.returns_before = len(self.recorder.returns)
         if self.recorder.arrays:
             texts = (reads_of(statement) if statement is not None
@@ -286,8 +287,8 @@ class _FrameTracer:
             value = local.get(base, globals_.get(base))
             if attribute:
                 value = dict(_attributes(value)).get(attribute)
-            if self.recorder.wanted(value):
-                reads.append(Read(text, value, self.recorder.by_id.get(id(value))))
+            for item_text, item in _items(text, value, self.recorder.wanted):
+                reads.append(Read(item_text, item, self.recorder.by_id.get(id(item))))
         return reads
 
     def line_reads(self):
@@ -361,24 +362,28 @@ class _FrameTracer:
             if not recorder.wanted(element):
                 continue
             node = element_node(self.statement, key) if self.statement is not None else None
-            text = ast.unparse(node) if node is not None else repr(key)
-            labels.setdefault(id(element), text)
+            text = ast.unparse(node) if node is not None else str(key)
+            filename, line, function, code = self.where
+            where = (filename, line if node is None else node.lineno, function, code)
+            labels.setdefault(id(element), (text, where[1]))
             if id(element) not in recorder.by_id:   # computed right here, in the return
                 texts = element_reads(self.statement, key) if self.statement else None
                 reads = self.line_reads()
                 if texts is not None:
                     reads = [r for r in reads if r.text in texts or r.event in recorder.returns]
                 label = f"{key}" if isinstance(value, dict) else text
-                recorder.record(self.where, label, element, reads)
+                recorder.record(where, label, element, reads)
         recorder.containers.append(Container(len(recorder.events), self.where, value, labels))
 
 
 def _items(name, value, wanted):
-    """(variable, array) pairs for a local: the array itself, or a dict's array entries."""
+    """(variable, array) pairs for a local: the array itself, or the arrays in a dict or
+    list (``grads['W1']``, ``deltas[2]``)."""
     if wanted(value):
         return [(name, value)]
-    if isinstance(value, dict) and len(value) <= 64:
-        return [(f"{name}[{key!r}]", item) for key, item in value.items() if wanted(item)]
+    if isinstance(value, (dict, list, tuple)) and len(value) <= 64:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return [(f"{name}[{key!r}]", item) for key, item in items if wanted(item)]
     return []
 
 
@@ -483,17 +488,31 @@ def element_reads(statement, key):
     return None if node is None else set(_texts([node]))
 
 
-@functools.lru_cache(maxsize=256)
-def bytecode_reads(code):
-    """{line: names read} from the bytecode, for code whose source cannot be read
-    (``<stdin>``): the names loaded, and ``self.attr`` for an attribute of a loaded name."""
-    lines, line, previous = {}, code.co_firstlineno, None
+def _instruction_lines(code):
+    """(line, instruction) for each instruction of ``code``."""
+    line = code.co_firstlineno
     for instruction in dis.get_instructions(code):
         positions = getattr(instruction, "positions", None)
         if positions is not None and positions.lineno is not None:
             line = positions.lineno
         elif isinstance(instruction.starts_line, int) and instruction.starts_line > 1:
             line = instruction.starts_line
+        yield line, instruction
+
+
+@functools.lru_cache(maxsize=256)
+def bytecode_compares(code):
+    """The lines of ``code`` that compare (``h >= 0``), for code without source."""
+    return {line for line, instruction in _instruction_lines(code)
+            if instruction.opname == "COMPARE_OP"}
+
+
+@functools.lru_cache(maxsize=256)
+def bytecode_reads(code):
+    """{line: names read} from the bytecode, for code whose source cannot be read
+    (``<stdin>``): the names loaded, and ``self.attr`` for an attribute of a loaded name."""
+    lines, previous = {}, None
+    for line, instruction in _instruction_lines(code):
         name = instruction.argval
         if instruction.opname.startswith("LOAD_") and instruction.opname not in (
                 "LOAD_ATTR", "LOAD_METHOD", "LOAD_CONST"):
@@ -582,6 +601,17 @@ class Truth:
     def preferred(self, keys):
         """Tensors with one gradient, the learner's named ones first, then the latest."""
         return sorted(keys, key=lambda k: (k not in self.names, -self.position[k]))
+
+    def pull_back(self, w, seed, keys):
+        """The gradients at ``keys`` that autograd gives from ``seed`` taken as dL/dw (the
+        backward pass from w alone): [array or None], one per key."""
+        keys = [k for k in keys if k in self.grad]
+        results = autograd.grad([self.tensor[w]], [self.tensor[k] for k in keys],
+                                grad_outputs=[Tensor(seed)], retain_graph=True,
+                                allow_unused=True)
+        found = {k: None if r is None else np.asarray(r.numpy(), dtype=np.float64)
+                 for k, r in zip(keys, results)}
+        return [found.get(k) for k in keys]
 
     def ancestors(self, key, depth=NEAR_DEPTH):
         """Tensors that ``key`` was computed from, nearest first, as (tensor id, distance)."""
@@ -763,16 +793,27 @@ def _kind(a, z):
 class Match:
     """What a learner's array stands for.
 
-    ``kind``: "grad" (the gradient of ``tensors``, times ``sign``), "known" (a forward value
-    or a simple function of one: ``a2``, ``1 - a2``, ``z1 > 0``) or None (not recognised).
+    ``kind``: "grad" (``factor`` times the gradient of ``tensors``), "known" (a forward
+    value or a simple function of one: ``a2``, ``1 - a2``, ``z1 > 0``) or None (not
+    recognised). A factor other than 1 is a convention while the learner restores it later
+    (-1 for deltas as ``y - out``, N for a 1/N left to the end); it is a mistake where it is
+    returned.
     """
 
-    def __init__(self, kind, tensors=(), sign=1, layout="same"):
-        self.kind, self.tensors, self.sign, self.layout = kind, list(tensors), sign, layout
+    def __init__(self, kind, tensors=(), factor=1.0, layout="same"):
+        self.kind, self.tensors, self.factor, self.layout = kind, list(tensors), factor, layout
 
     @property
     def acceptable(self):
         return self.kind in ("grad", "known")
+
+    @property
+    def scaled(self):
+        return self.kind == "grad" and not _is_one(self.factor)
+
+
+def _is_one(factor):
+    return abs(factor - 1) <= FACTOR_RTOL
 
 
 _UNKNOWN = Match(None)
@@ -835,23 +876,37 @@ class Matcher:
         v = raw.astype(np.float64)
         if not np.all(np.isfinite(v)):
             return _UNKNOWN
-        grads = {1: [], -1: []}
-        layout = "same"
-        for key, lay, arranged in self.candidates(v):
+        if not np.any(v) and v.size > 1:
+            return Match("known")   # np.zeros_like(W): an accumulator to be filled
+        found = []   # (rank: exact first, then -1, then other factors; factor, key, layout)
+        for key, layout, arranged in self.candidates(v):
             g = self.truth.grad.get(key)
-            if g is None:
-                continue
-            for sign in (1, -1):
-                if (sign == 1 or np.any(g)) and self.close(arranged, sign * g, rtol):
-                    grads[sign].append(key)
-                    layout = lay
-                    break
-        for sign in (1, -1):
-            if grads[sign] and (np.any(v) or not grads[-sign]):
-                return Match("grad", self.truth.preferred(grads[sign]), sign, layout)
+            factor = None if g is None or not np.any(g) else self.factor(arranged, g, rtol)
+            if factor is not None:   # simplest factor first, then the learner's names
+                rank = (0 if _is_one(factor) else 1 if _is_one(-factor) else
+                        2 + len(explain_factor(factor, self.counts)))
+                found.append((rank, factor, key, layout))
+        if found:
+            rank, factor, _, layout = min(
+                found, key=lambda f: (f[0], f[2] not in self.truth.names))
+            keys = [k for r, c, k, _ in found if r == rank and abs(c - factor) <= FACTOR_RTOL *
+                    abs(factor)]
+            return Match("grad", self.truth.preferred(keys), factor, layout)
         if self.known(v, rtol):
             return Match("known")
         return _UNKNOWN
+
+    def factor(self, v, g, rtol):
+        """c if v = c * g for c = 1, -1 or a factor made of 2 and a count N; else None.
+        (A single number is proportional to anything: only 1 and -1 count for it.)"""
+        if self.close(v, g, rtol):
+            return 1.0
+        if self.close(v, -g, rtol):
+            return -1.0
+        if v.size < 2:
+            return None
+        c = self.fit(v, g, rtol)
+        return c if c is not None and explain_factor(c, self.counts) is not None else None
 
     def forms(self, key):
         """A forward value and the simple functions of it a backward pass computes on the
@@ -954,16 +1009,17 @@ def distortion_hypotheses(truth, key, v):
     for layout, arranged in _variants(v, g.shape):
         out.append(Hypothesis("transposed" if layout == "transposed" else "scaled", None, key,
                               g, layout=layout))
-    if v.ndim >= 1 and v.shape[0] > 1 and (v.shape[1:] == g.shape or (
-            v.ndim == g.ndim and g.shape[:1] == (1,) and v.shape[1:] == g.shape[1:])):
-        out.append(Hypothesis("not_summed", None, key, g, layout="summed"))
+    axis = per_sample_axis(v.shape, g.shape)
+    if axis is not None:
+        out.append(Hypothesis("not_summed", None, key, g, layout=f"summed{axis}"))
     return out
 
 
 def arrange(v, hypothesis):
     """v laid out as the hypothesis compares it."""
-    if hypothesis.layout == "summed":
-        return v.sum(axis=0).reshape(hypothesis.h.shape)
+    if hypothesis.layout.startswith("summed"):
+        axis = int(hypothesis.layout[len("summed"):])
+        return v.sum(axis=axis).reshape(hypothesis.h.shape)
     for layout, arranged in _variants(v, hypothesis.h.shape):
         if layout == hypothesis.layout:
             return arranged
@@ -976,7 +1032,7 @@ def arrange(v, hypothesis):
 
 class Root:
     """Where a wrong gradient starts: an event, what it should have been (``target``), and
-    how it was found (``kind``: "line", "skipped", "handover", "negative", "missing")."""
+    how it was found (``kind``: "line", "skipped", "handover", "factor", "missing")."""
 
     def __init__(self, event, target, kind="line", via=None, where=None, label=None,
                  param=None, site=None):
@@ -1009,6 +1065,7 @@ class Analysis:
             if event.match.kind == "known":
                 self._borrow_name(event)
         self.returned = {id(obj) for obj in hand.values()}
+        self._site_hypotheses = {}
         self._mark_gradient_like()
 
     def _borrow_name(self, event):
@@ -1043,12 +1100,17 @@ class Analysis:
             if g is not None and self._explained(self.matcher.fit(arranged, g, rtol)):
                 return True
         for site in self.truth.sites:
-            for hypothesis in site_hypotheses(self.truth, site):
+            for hypothesis in self.site_hypotheses(site):
                 arranged = arrange(v, hypothesis)
                 if arranged is not None and self._explained(
                         self.matcher.fit(arranged, hypothesis.h, rtol)):
                     return True
         return False
+
+    def site_hypotheses(self, site):
+        if site not in self._site_hypotheses:
+            self._site_hypotheses[site] = site_hypotheses(self.truth, site)
+        return self._site_hypotheses[site]
 
     def _explained(self, factor):
         return factor is not None and explain_factor(factor, self.counts) is not None
@@ -1063,8 +1125,8 @@ class Analysis:
         roots = []
         for p in wrong:
             roots += self.roots_for(p)
-        if not roots:
-            roots = [r for r in (self.sign_start(p) for p in wrong) if r is not None]
+        # a factor (-1, 1/2, N) carried to the returned gradient: where it starts
+        roots += [r for r in (self.factor_start(p) for p in wrong) if r is not None]
         if not roots:
             return self.missing_root(wrong[0])
         return min(roots, key=lambda r: r.seq)
@@ -1080,24 +1142,18 @@ class Analysis:
         key = self.param_key[p]
         if event is None:
             return [self.handover(p, obj, None)]
-        match = self.param_match(event, key)
-        if match is not None:
-            return []                       # right, or the sign convention
+        if self.param_factor(event, key) is not None:
+            return []   # right, or c * dL/dp: factor_start finds where c comes in
         if event.match.kind == "grad" and key not in event.match.tensors:
             return [self.handover(p, obj, event)]   # right for another tensor, handed over
         return self.search(event, key, {})
 
-    def param_match(self, event, key):
-        """The event's value is dL/dp exactly, or with the opposite sign: its sign, else None."""
+    def param_factor(self, event, key):
+        """c if the event's value is c * dL/dp (same shape; c = 1, -1, 2, 1/N, ...), else None."""
         g = self.truth.grad[key]
-        v = event.value.astype(np.float64)
-        if v.shape != g.shape:
+        if event.value.shape != g.shape or not np.any(g):
             return None
-        rtol = Matcher.rtol(event.value)
-        for sign in (1, -1):
-            if self.matcher.close(v, sign * g, rtol):
-                return sign
-        return None
+        return self.matcher.factor(event.value.astype(np.float64), g, Matcher.rtol(event.value))
 
     def search(self, event, target, memo):
         """Roots behind a wrong ``event``: its wrong gradient inputs' roots, or itself."""
@@ -1150,6 +1206,8 @@ class Analysis:
         if statement is not None and any(isinstance(n, ast.Compare)
                                          for n in ast.walk(statement)):
             return True
+        if statement is None and event.line in bytecode_compares(event.code):
+            return True
         for read in event.reads:
             value = np.asarray(read.obj)
             if value.dtype == bool or (value.size > 1 and np.all((value == 0) | (value == 1))):
@@ -1175,43 +1233,66 @@ class Analysis:
             targets = [k for k in targets if k in dict(truth.ancestors(w, depth=64))]
             if not targets:
                 continue
-            results = autograd.grad(
-                [truth.tensor[w]], [truth.tensor[k] for k in targets],
-                grad_outputs=[Tensor(arranged[0])], retain_graph=True, allow_unused=True)
-            for k, result in zip(targets, results):
-                if result is None:
+            for k, expected in zip(targets, truth.pull_back(w, arranged[0], targets)):
+                if expected is None:
                     continue
-                expected = np.asarray(result.numpy(), dtype=np.float64)
                 for layout, mine in _variants(v, expected.shape):
                     if layout == "same" and self.matcher.close(mine, expected, rtol):
                         return w, k
         return None
 
+    def intended(self, event):
+        """What a later line used ``event`` as: if a returned gradient of p was computed from
+        it (``dW1 = X.T @ delta``) as if it were dL/dw, then w. None if no such line."""
+        truth = self.truth
+        v = event.value.astype(np.float64)
+        for p, obj in self.hand.items():
+            user = self.producer(obj)
+            if user is None or not any(r.event is event for r in user.reads):
+                continue
+            key, mine = self.param_key[p], user.value.astype(np.float64)
+            for w in truth.order_ids:
+                seed = [a for lay, a in _variants(v, truth.value[w].shape) if lay == "same"]
+                if not seed or w not in truth.grad or w == key:
+                    continue
+                expected = truth.pull_back(w, seed[0], [key])[0]
+                if expected is not None and expected.shape == mine.shape and \
+                        self.matcher.close(mine, expected, Matcher.rtol(user.value)):
+                    return w
+        return None
+
     def handover(self, p, obj, event):
         """A value returned as p's gradient that is something else (``"b2": delta3``): the
-        mistake is where it was handed over, the alias line or the return statement."""
-        if event is not None and event.alias is not None:
-            return Root(event, self.param_key[p], kind="handover", param=p,
-                        label=event.alias.variable)
+        mistake is where it was handed over: a line that names it after p (``db2 = ...``),
+        an alias (``db2 = delta3``), or else the return statement."""
+        key = self.param_key[p]
+        if event is not None and (event.alias is not None or
+                                  name_hint(event.variable, self.truth) == key):
+            label = event.alias.variable if event.alias is not None else event.variable
+            return Root(event, key, kind="handover", param=p, label=label)
         container = next((c for c in self.recorder.containers if id(obj) in c.labels), None)
-        where = (container.filename, container.line, container.function) if container else None
-        label = container.labels[id(obj)] if container else p
+        if container is None:
+            return Root(event, self.param_key[p], kind="handover", label=p, param=p)
+        label, line = container.labels[id(obj)]
+        where = (container.filename, line, container.function)
         return Root(event, self.param_key[p], kind="handover", where=where, label=label,
                     param=p)
 
-    def sign_start(self, p):
-        """For a gradient returned with the opposite sign: the line where the sign flips."""
+    def factor_start(self, p):
+        """For a gradient returned as c * dL/dp (c = -1: updates for W += ...; c = 1/2: a
+        dropped 2): the first line where the factor comes in, computed from inputs without
+        one."""
         obj = self.hand.get(p)
         event = self.producer(obj) if obj is not None else None
-        if event is None or self.param_match(event, self.param_key[p]) != -1:
+        factor = self.param_factor(event, self.param_key[p]) if event is not None else None
+        if factor is None or _is_one(factor):
             return None
-        starts = [e for e in self.closure(event) if _flipped(e) and all(
-            not _flipped(r.event) for r in e.reads if r.event is not None and r.event is not e)]
+        starts = [e for e in self.closure(event) if e.match.scaled and not any(
+            _scaled(r.event) for r in e.reads if r.event is not None and r.event is not e)]
         if not starts:
             return None
         first = min(starts, key=lambda e: e.seq)
-        target = first.match.tensors[0] if first.match.kind == "grad" else self.param_key[p]
-        return Root(first, target, kind="negative")
+        return Root(first, first.match.tensors[0], kind="factor")
 
     def closure(self, event):
         """``event`` and every gradient-carrying event it was computed from."""
@@ -1227,19 +1308,22 @@ class Analysis:
     def missing_root(self, p):
         return Root(None, self.param_key[p], kind="missing", param=p)
 
-    def convention(self):
-        """A sign convention kept along the way: (start event, restore event) or None."""
-        flipped = [e for e in self.events if _flipped(e) and e.gradient_like]
-        if not flipped:
-            return None
-        start = min(flipped, key=lambda e: e.seq)
-        restored = [e for e in self.events if e.seq > start.seq and e.match.kind == "grad"
-                    and e.match.sign == 1 and any(_flipped(r.event) for r in e.reads)]
-        return start, (min(restored, key=lambda e: e.seq) if restored else None)
+    def conventions(self):
+        """Factors kept along the way and restored later: [(start event, restore event)]."""
+        found = []
+        for start in self.events:
+            if not (start.match.scaled and start.gradient_like) or any(
+                    _scaled(r.event) for r in start.reads if r.event is not start):
+                continue
+            later = [e for e in self.events if e.seq > start.seq and e.match.kind == "grad" and
+                     not e.match.scaled and start in self.closure(e)]
+            if later:
+                found.append((start, min(later, key=lambda e: e.seq)))
+        return found
 
 
-def _flipped(event):
-    return event is not None and event.match.kind == "grad" and event.match.sign == -1
+def _scaled(event):
+    return event is not None and event.match.scaled
 
 
 # ----- the learner's names -------------------------------------------------------------------
@@ -1387,9 +1471,9 @@ class Explainer:
             return self.handover(root)
         if root.kind == "skipped":
             return self.skipped(root)
-        if root.kind == "negative":
-            hypothesis = Hypothesis("negative", None, root.target, self.truth.grad[root.target])
-            hypothesis.factor = -1.0
+        if root.kind == "factor":
+            hypothesis = Hypothesis("scaled", None, root.target, self.truth.grad[root.target])
+            hypothesis.factor = root.event.match.factor
             return self.line(root.event, hypothesis)
         return self.line(root.event, self.best_hypothesis(root), via=root.via)
 
@@ -1399,9 +1483,11 @@ class Explainer:
         return (event.filename, event.line, event.function)
 
     def source(self, filename, line):
+        """The statement at ``line``; only the line itself inside a longer statement."""
         source = self.analysis.recorder.source(filename)
         statement = source.statement(line)
-        return source.text(statement if statement is not None else line)
+        starts_here = statement is not None and statement.lineno == line
+        return source.text(statement if starts_here else line)
 
     def should_be(self, key):
         return f"{self.truth.dl(key)}, {self.truth.describe(key)}"
@@ -1420,8 +1506,12 @@ class Explainer:
 
     # ----- choosing what the value is ------------------------------------------------------
 
-    def expected_sign(self, event):
-        return -1 if any(_flipped(r.event) for r in event.reads) else 1
+    def expected_factor(self, event):
+        """The factor (a convention: -1, N, ...) the gradients this line read carry."""
+        factors = [r.event.match.factor for r in event.reads if r.event is not None and
+                   r.event is not event and r.event.match.kind == "grad"]
+        scaled = [f for f in factors if not _is_one(f)]
+        return scaled[0] if scaled else 1.0
 
     def targets(self, root):
         """The tensors the wrong value may stand for, most likely first."""
@@ -1443,7 +1533,7 @@ class Explainer:
         event = root.event
         v = event.value.astype(np.float64)
         rtol = Matcher.rtol(event.value)
-        sign = self.expected_sign(event)
+        expected = self.expected_factor(event)
         targets = self.targets(root)
         rank = {k: i for i, k in enumerate(targets)}
         hint = name_hint(event.variable, self.truth)
@@ -1454,23 +1544,26 @@ class Explainer:
             factor = None if arranged is None else self.matcher.fit(arranged, hypothesis.h, rtol)
             if factor is None:
                 continue
-            score = self.score(hypothesis, factor / sign, rank)
+            score = self.score(hypothesis, factor / expected, rank)
             if score is None:
                 continue
             score -= 0.5 if hypothesis.target in hinted else 0.0
-            hypothesis.factor, hypothesis.score = factor, score
-            if best is None or score < best.score:
-                best = hypothesis
+            if best is None or score < best[0]:
+                best = (score, factor, hypothesis)
         if best is None:
-            best = Hypothesis(None, "mismatch", self.fallback_target(targets, v, hint), None)
-        return best
+            target = self.analysis.intended(event) if root.target is None else None
+            target = target or self.fallback_target(targets, v, hint)
+            return Hypothesis(None, "mismatch", target, None)
+        chosen = copy.copy(best[2])   # the site hypotheses are shared: fill in a copy
+        chosen.score, chosen.factor = best[0], best[1]
+        return chosen
 
     def hypotheses(self, targets, v):
         truth = self.truth
         for key in targets[:40]:
             yield from distortion_hypotheses(truth, key, v)
         for site in truth.sites:
-            yield from site_hypotheses(truth, site)
+            yield from self.analysis.site_hypotheses(site)
             if site.kind == "relu":
                 mask = relu_mask_hypothesis(truth, site, v)
                 if mask is not None:
@@ -1507,6 +1600,11 @@ class Explainer:
         target = hypothesis.target if hypothesis.target is not None else truth.output
         mistake, factor = self.mistake_name(hypothesis, event)
         why, fix = self.words(event, hypothesis, mistake, via)
+        shape = truth.value[target].shape
+        if target in truth.params and event.value.shape != shape and \
+                mistake in ("scaled", "negative"):
+            why += (f" Its shape {event.value.shape} is not the shape of "
+                    f"{truth.params[target]}, {shape}, either.")
         return WrongLine(self.where(event), event.variable, self.should_be(target), mistake,
                          why, fix, self.source(event.filename, event.line), factor=factor,
                          value=event.value, expected=truth.grad[target])
@@ -1514,7 +1612,7 @@ class Explainer:
     def mistake_name(self, hypothesis, event):
         """The stable mistake name (and factor) a hypothesis stands for."""
         if hypothesis.mistake in ("scaled", "negative"):
-            relative = hypothesis.factor / self.expected_sign(event)
+            relative = hypothesis.factor / self.expected_factor(event)
             if abs(relative + 1) < 1e-3:
                 return "negative", hypothesis.factor
             return "scaled", hypothesis.factor
@@ -1549,24 +1647,27 @@ class Explainer:
         return self.mismatch_words(event, target, dname)
 
     def scaled_words(self, event, hypothesis, dname):
-        sign = self.expected_sign(event)
-        relative = hypothesis.factor / sign
+        expected = self.expected_factor(event)
+        relative = hypothesis.factor / expected
         parts = explain_factor(relative, self.analysis.counts) or []
         words = " AND ".join(text for _, text in parts) or "a factor none of the usual ones"
-        convention = " (beyond your sign convention)" if sign == -1 else ""
+        convention = (f" (beyond the factor {expected:.4g} of the values it was computed "
+                      f"from)" if not _is_one(expected) else "")
         hints = [FACTOR_HINTS[key] for key, _ in parts] or [FACTOR_HINTS["unexplained"]]
         return (f"{event.variable} is {hypothesis.factor:.4g} times {dname}{convention}: "
                 f"{words}.", "; ".join(hints))
 
     def mismatch_words(self, event, target, dname):
+        comparison = self.comparison_for(target)
+        if comparison is not None and not comparison.ok and \
+                self.analysis.hand.get(comparison.name) is event.obj:
+            return (f"{event.variable} is returned as the gradient of {comparison.name}: "
+                    f"{comparison.detail}.", "; ".join(comparison.hints))
         inputs = [r.text for r in event.reads if r.event is not None and r.event.gradient_like]
         came = f" ({', '.join(inputs)})" if inputs else ""
-        why = (f"Its value is wrong, and not by a sign, a factor, a transpose or one of the "
+        why = (f"{event.variable} is wrong, and not by a sign, a factor, a transpose or one of the "
                f"named slips; what it was computed from{came} was right, so the formula on "
                f"this line is the place to look.")
-        comparison = self.comparison_for(target)
-        if comparison is not None and not comparison.ok:
-            why += f" Compared with the true gradient: {comparison.detail}."
         return why, (f"derive {dname} from the gradient it comes from with the chain rule; "
                      f"report.first_wrong.expected holds the true values")
 
@@ -1581,26 +1682,30 @@ class Explainer:
         dz, da = truth.dl(site.z), truth.dl(site.a)
         zb, ab = self.learner_name(site.z, event), self.learner_name(site.a, event)
         var, kind, layer = event.variable, site.title, f"{site.layer}'s {site.title}"
-        used = (f" {via.variable} (line {via.line}) then uses it as {dz}."
-                if via is not None else "")
+        used = f" {_capital(self.user(via))} then uses it as {dz}." if via is not None else ""
         if mistake == "derivative_at_wrong_point" and variant == "output":
             call = self.call_on(event, site.a)
             called = f" `{call[0]}({call[1]})` passes the output." if call else ""
             through = f"{ab} * (1 - {ab})" if site.kind == "sigmoid" else f"1 - {ab}**2"
-            fix = (f"{call[0]}({zb})" if call else f"{kind}'({zb})")
+            fix = (f"{call[0]}({zb}) in place of {call[0]}({call[1]})" if call
+                   else f"{kind}'({zb})")
             return (f"{var} equals {da} * {kind}'({a}): the derivative of {layer} was "
                     f"taken at its output {a} = {kind}({z}), but {kind}'(x) expects the input "
                     f"x = {z}.{called}",
-                    f"evaluate it at the input, {fix}, or write it through the output without "
+                    f"evaluate it at the input, {fix}; or write it through the output without "
                     f"a second {kind}: {through}")
         if mistake == "derivative_at_wrong_point":
             formula = "x * (1 - x)" if site.kind == "sigmoid" else "1 - x**2"
             through = f"{ab} * (1 - {ab})" if site.kind == "sigmoid" else f"1 - {ab}**2"
+            call = self.call_on(event, site.z)
+            fix = (f"{call[0]}({ab}) in place of {call[0]}({call[1]}), or {through}" if call
+                   else through)
             return (f"{var} applies {formula}, the derivative of {layer} written through its "
                     f"output, to its input {z}.",
-                    f"use the output: {through}")
+                    f"use the output: {fix}")
         if mistake == "elementwise_softmax_derivative" and variant == "cross_entropy":
-            return (f"{var} equals (p - y)/N * {a} * (1 - {a}) with p = {a}: with cross-entropy "
+            named = "" if a == "p" else f" with p = {a}"
+            return (f"{var} equals (p - y)/N * {a} * (1 - {a}){named}: with cross-entropy "
                     f"after a softmax, (p - y)/N is already {dz}; the extra {a} * (1 - {a}) "
                     f"is an element-wise softmax derivative, which does not exist (each "
                     f"output of a softmax depends on every input of its row).",
@@ -1635,6 +1740,12 @@ class Explainer:
                 f"twice (with cross-entropy, {a} - y is already the gradient at its input).",
                 f"drop the factor {ab} * (1 - {ab})")
 
+    def user(self, event):
+        """A later line that used a value, in words: ``dW1 (line 40)``."""
+        if event.variable in self.analysis.param_key:   # an entry of the returned dict
+            return f"the gradient returned for {event.variable} (line {event.line})"
+        return f"{event.variable} (line {event.line})"
+
     def call_on(self, event, key):
         """(function, argument) of a call on the line whose argument is the value ``key``."""
         statement = self.analysis.recorder.source(event.filename).statement(event.line)
@@ -1653,14 +1764,15 @@ class Explainer:
         p = root.param
         comparison = self.analysis.comparisons[p]
         event = root.event
-        where = root.where or (self.where(event) if event is not None else None)
+        where = root.where or (self.where(event) if event is not None else
+                               ("<backward>", 0, "backward"))
         label = root.label or p
         holds = ""
         if event is not None and event.match.kind == "grad":
             key = event.match.tensors[0]
             holds = f" It holds {self.truth.dl(key)}, {self.truth.describe(key)}."
         mistake = comparison.verdict if comparison.verdict in MISTAKES else None
-        variable = event.variable if event is not None and event.alias is not None else label
+        variable = event.variable if event is not None and root.where is None else label
         also = f" (that is, {label})" if label != variable else ""
         why = (f"{variable}{also} is returned as the gradient of {p}, and is wrong for it: "
                f"{comparison.detail}.{holds}")
@@ -1693,6 +1805,10 @@ class Explainer:
                          f"backward returned no gradient for {p}.",
                          f"return one for every parameter: {sorted(self.analysis.comparisons)}",
                          self.source(where[0], where[1]) if last else "")
+
+
+def _capital(text):
+    return text[:1].upper() + text[1:]
 
 
 def _derivative_text(site, z, a):
@@ -1854,13 +1970,24 @@ def _hand_gradients(result, params):
 
 
 def _convention_notes(analysis, root):
-    found = analysis.convention()
-    if found is None or (root is not None and root.kind == "negative"):
-        return []
-    start, restored = found
-    if restored is None:
-        return []
-    return [f"note: a sign convention, looked past: from {_short_path(start.filename)}:"
-            f"{start.line} ({start.variable}) your deltas are the negatives of the true "
-            f"gradients (as with y - out for out - y), and {_short_path(restored.filename)}:"
-            f"{restored.line} ({restored.variable}) turns them back. That is consistent."]
+    """One note per convention the learner kept and undid (-1 for y - out, N for a 1/N
+    applied at the end): said once, since it is not a mistake."""
+    notes, said = [], []
+    for start, restored in analysis.conventions():
+        factor = start.match.factor
+        if any(abs(factor - f) <= FACTOR_RTOL * abs(f) for f in said):
+            continue
+        said.append(factor)
+        if _is_one(-factor):
+            what = "the negatives of the true gradients (y - out where out - y belongs)"
+            kind = "a sign convention"
+        else:
+            parts = explain_factor(factor, analysis.counts) or []
+            what = (f"{factor:.4g} times the true gradients ("
+                    f"{' and '.join(text for _, text in parts)})")
+            kind = "a convention"
+        notes.append(f"note: {kind}, looked past: from {_short_path(start.filename)}:"
+                     f"{start.line} ({start.variable}) your deltas are {what}, and "
+                     f"{_short_path(restored.filename)}:{restored.line} ({restored.variable}) "
+                     f"undoes it. That is consistent.")
+    return notes

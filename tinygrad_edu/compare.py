@@ -371,14 +371,11 @@ class _Judge:
             inner = self.classify(hand.T, true, close, atol, rtol)
             return _also("transposed", f"the transpose of the true gradient ({shapes})",
                          "transposed back", inner)
-        # (a leading axis of 1 is a keepdims slip, not a batch: that is a reshape below)
-        per_sample = hand.ndim >= 1 and hand.shape[0] > 1 and (
-            (hand.ndim == true.ndim + 1 and hand.shape[1:] == true.shape) or
-            (hand.ndim == true.ndim and true.shape[0] == 1 and hand.shape[1:] == true.shape[1:]))
-        if per_sample:
+        axis = per_sample_axis(hand.shape, true.shape)
+        if axis is not None:
             # one gradient per sample: judge the sum over the batch as well, since a second
             # mistake (a missing factor, a sign) often comes with this one
-            summed = hand.sum(axis=0).reshape(true.shape)
+            summed = hand.sum(axis=axis).reshape(true.shape)
             inner = self.classify(summed, true, close, atol, rtol)
             return _also("not_summed", f"one gradient per sample ({shapes})", "summed", inner)
         if hand.size == true.size:
@@ -391,6 +388,21 @@ class _Judge:
                          f"reshaped to {_shape_text(true.shape)}", inner)
         return _Verdict("wrong_shape", f"wrong shape ({shapes})",
                         hints=["the gradient of a parameter has the parameter's shape"])
+
+
+def per_sample_axis(shape, true_shape):
+    """The batch axis if an array of ``shape`` holds one ``true_shape`` gradient per sample:
+    rows (axis 0, with or without keepdims) or, in column layout, columns (axis -1). A
+    leading axis of 1 is a keepdims slip, not a batch: that is a reshape."""
+    if len(shape) >= 1 and shape[0] > 1 and (shape[1:] == true_shape or (
+            len(shape) == len(true_shape) and true_shape[:1] == (1,) and
+            shape[1:] == true_shape[1:])):
+        return 0
+    if len(shape) == len(true_shape) >= 2 and true_shape[-1] == 1 and shape[-1] > 1 and \
+            shape[:-1] == true_shape[:-1]:
+        return -1
+    return None
+
 
 
 class _Verdict:
