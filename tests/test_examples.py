@@ -65,3 +65,13 @@ def test_check_my_backprop_names_both_mistakes_then_passes():
     before, after = out.split("== after fixing both mistakes")
     assert "WRONG: scaled by 0.5" in before and "WRONG: not summed" in before
     assert "all gradients match" in after and "WRONG" not in after
+
+
+def test_find_my_backprop_bug_names_the_three_classic_mistakes():
+    out = run_script("find_my_backprop_bug.py")
+    sections = out.split("== ")[1:]
+    assert len(sections) == 3
+    for section, mistake in zip(sections, ["derivative_at_wrong_point",
+                                           "elementwise_softmax_derivative", "wrong_relu_mask"]):
+        assert f"mistake: {mistake}" in section
+        assert "first wrong line: " in section and "# the mistake" in section

@@ -765,7 +765,10 @@ def _activation_of(truth, key):
     if not matches:
         return None
     named = [s for s in matches if s.z in truth.names]
-    return (named or matches)[0]
+    if named:
+        return named[0]
+    # a softmax is usually computed from z - max(z), for stability: its input is z itself
+    return matches[-1] if matches[0].kind == "softmax" else matches[0]
 
 
 def _kind(a, z):
@@ -1447,7 +1450,7 @@ class BackpropReport:
         return self.gradients.ok and self.first_wrong is None
 
     def __str__(self):
-        parts = [str(self.gradients)]
+        parts = [self.gradients.text(hints=self.first_wrong is None)]
         if self.first_wrong is not None:
             parts.append(str(self.first_wrong))
         parts += self.notes
@@ -1712,11 +1715,12 @@ class Explainer:
                     f"drop the factor {ab} * (1 - {ab}): (p - y) / N is the whole gradient at "
                     f"{zb}")
         if mistake == "elementwise_softmax_derivative":
+            g = self.gradient_read(event, site.a) or "g"
             return (f"{var} equals {da} * {a} * (1 - {a}), only the diagonal of the "
                     f"softmax's Jacobian: each output of a softmax depends on every input of "
                     f"its row, so {dz} = {a} * (g - sum(g * {a})) over the row, with "
                     f"g = {da}.",
-                    f"{ab} * (g - (g * {ab}).sum(axis=-1, keepdims=True)); with a "
+                    f"{ab} * ({g} - ({g} * {ab}).sum(axis=-1, keepdims=True)); with a "
                     f"cross-entropy loss this is simply (p - y) / N")
         if mistake == "wrong_relu_mask" and variant == "other":
             source = hypothesis.source
@@ -1739,6 +1743,14 @@ class Explainer:
         return (f"{var} equals {dz} * {a} * (1 - {a}): the sigmoid's derivative is applied "
                 f"twice (with cross-entropy, {a} - y is already the gradient at its input).",
                 f"drop the factor {ab} * (1 - {ab})")
+
+    def gradient_read(self, event, key):
+        """The learner's name for dL/d(key) among what the line read, or None."""
+        for read in event.reads:
+            if read.event is not None and read.event.match.kind == "grad" and \
+                    key in self.truth.same_gradient(read.event.match.tensors[0]):
+                return read.text
+        return None
 
     def user(self, event):
         """A later line that used a value, in words: ``dW1 (line 40)``."""

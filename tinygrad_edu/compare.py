@@ -163,6 +163,10 @@ class GradientReport:
         return len(self.comparisons)
 
     def __str__(self):
+        return self.text()
+
+    def text(self, hints=True):
+        """The table, then a line per wrong parameter (with what to check, if ``hints``)."""
         header = ("parameter", "shape (yours / true)", "max abs err", "rel err", "verdict")
         rows = []
         for c in self.comparisons.values():
@@ -181,7 +185,7 @@ class GradientReport:
             lines.append("")
             for c in wrong:
                 lines.append(f"{c.name}: {c.detail}")
-                lines.extend(f"    {hint}" for hint in c.hints)
+                lines.extend(f"    {hint}" for hint in (c.hints if hints else []))
         else:
             lines.append("all gradients match")
         lines.extend(self.notes)
@@ -377,7 +381,12 @@ class _Judge:
             # mistake (a missing factor, a sign) often comes with this one
             summed = hand.sum(axis=axis).reshape(true.shape)
             inner = self.classify(summed, true, close, atol, rtol)
-            return _also("not_summed", f"one gradient per sample ({shapes})", "summed", inner)
+            verdict = _also("not_summed", f"one gradient per sample ({shapes})", "summed", inner)
+            if axis != 0:   # one column per sample
+                verdict.hints[0] = ("a parameter gets one gradient for the whole batch: add up "
+                                    f"the per-sample columns, e.g. dZ.sum(axis={hand.ndim - 1}, "
+                                    "keepdims=True)")
+            return verdict
         if hand.size == true.size:
             inner = self.classify(hand.reshape(true.shape), true, close, atol, rtol)
             if inner.name == "ok":
