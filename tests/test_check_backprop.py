@@ -687,3 +687,23 @@ def test_layers_in_a_loop_with_a_wrong_formula_say_what_the_value_should_be():
     wrong = tg.check_backprop(forward, backward, values).first_wrong
     assert (wrong.line, wrong.variable, wrong.mistake) == (marked_line(backward), "delta", None)
     assert wrong.should_be.endswith("the gradient at the input of the hidden layer's tanh")
+
+
+def test_one_sample_one_output_dropped_two_is_found_where_it_starts():
+    x, target = np.array([[0.5, -1.0]]), np.array([[1.0]])
+    values = {"W1": rng.standard_normal((2, 3)), "W2": rng.standard_normal((3, 1))}
+
+    def forward(W1, W2):
+        return np.mean((np.dot(sigmoid(np.dot(x, W1)), W2) - target) ** 2)
+
+    def backward(W1, W2):
+        h = sigmoid(np.dot(x, W1))
+        out = np.dot(h, W2)
+        d_out = out - target                                      # <- mistake
+        d_z = np.dot(d_out, W2.T) * h * (1 - h)
+        return {"W1": np.dot(x.T, d_z), "W2": np.dot(h.T, d_out)}
+
+    wrong = tg.check_backprop(forward, backward, values).first_wrong
+    assert (wrong.line, wrong.variable, wrong.mistake) == (marked_line(backward), "d_out",
+                                                           "scaled")
+    assert wrong.factor == pytest.approx(0.5)

@@ -12,8 +12,9 @@ A learner's question is rarely "is my gradient wrong?" but "*where* is it wrong,
    with respect to *every* intermediate, dL/dz2 as well as dL/dW1; the values show which
    tensors are activations (a = sigmoid(z), tanh(z), relu(z), softmax(z)).
 3. **match.** Every array of ``backward`` is set against the truth: a forward value
-   (``a2``), a right local derivative (``a2 * (1 - a2)``), or some dL/dt, exactly or with
-   the opposite sign (a learner's ``y - out`` convention).
+   (``a2``), a right local derivative (``a2 * (1 - a2)``), or some dL/dt, exactly or times
+   a constant the learner undoes later (-1 for deltas as ``y - out``, N for a 1/N applied
+   at the end).
 4. **search.** From each wrong parameter gradient, back through what each line read, to the
    first line whose result is wrong while everything it was computed from was right. That
    line's value is then compared with the classic slips:
@@ -38,8 +39,9 @@ mistake                            what was written
 ``not_summed``                     one gradient per sample where a parameter needs their sum
 =================================  =========================================================
 
-A sign convention kept throughout (deltas as ``y - out``, the sign restored at the end) is
-recognised, said once in the report, and looked past.
+Such a convention kept throughout and undone at the end is recognised, said once in the
+report, and looked past; one never undone is reported where it starts (``negative`` for
+updates returned as gradients, ``scaled`` for a dropped 2 or 1/N).
 """
 
 import ast
@@ -58,14 +60,15 @@ import numpy as np
 from . import autograd
 from . import ops
 from .autograd import strict_numbers
-from .compare import (DEFAULT_RTOL, FACTOR_HINTS, FACTOR_RTOL, FLOAT64_RTOL, build_report, check_loss,
-                      check_names, explain_factor, graph_counts, leaf_tensors, per_sample_axis)
+from .compare import (DEFAULT_RTOL, FACTOR_HINTS, FACTOR_RTOL, FLOAT64_RTOL, build_report,
+                      check_loss, check_names, explain_factor, graph_counts, leaf_tensors,
+                      per_sample_axis)
 from .tensor import Tensor
 
 MISTAKES = ("derivative_at_wrong_point", "elementwise_softmax_derivative", "wrong_relu_mask",
             "missing_activation_derivative", "negative", "scaled", "transposed", "not_summed")
 
-# arrays larger than this are followed by identity only, not copied after every line
+# arrays larger than this are not copied after every line, only followed by identity
 SNAPSHOT_MAX_SIZE = 1_000_000
 # how many ops back from a gradient the search looks for the tensor a line stands for
 NEAR_DEPTH = 8
@@ -178,10 +181,12 @@ class Recorder:
         return self.sources[filename]
 
     def snapshot(self, value):
+        """The values right now: a copy, or for a very large array the array itself (then a
+        change in place goes unseen)."""
         if not self.arrays:
             return None
         if np.size(value) > SNAPSHOT_MAX_SIZE:
-            return None
+            return np.asarray(value)
         return np.array(value, copy=True)
 
     def record(self, where, variable, obj, reads):
@@ -218,12 +223,23 @@ class Recorder:
 
 
 def _same(a, b):
-    """Are two snapshots equal (NaN equal to NaN)? ``None`` (too big to copy) counts as equal."""
-    if a is None or b is None:
+    """Are two snapshots equal (NaN equal to NaN)? Forward snapshots (None) always are."""
+    if a is None or b is None or a is b:
         return True
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def _unchanged(seen, value):
+    """Is ``value`` the object last seen under this name, with the values it had then?"""
+    if seen is None or seen[0] is not value:
+        return False
+    snapshot = seen[1]
+    if snapshot is None or snapshot is value:   # forward (Tensors), or too big to copy
+        return True
+    return snapshot.shape == np.shape(value) and bool(
+        np.array_equal(snapshot, value, equal_nan=snapshot.dtype.kind == "f"))
 
 
 def _attributes(obj):
@@ -248,7 +264,7 @@ class _FrameTracer:
     def __call__(self, frame, event, arg):
         if event == "line":
             statement = self.recorder.source(self.code.co_filename).statement(frame.f_lineno)
-            if self.statement is None or statement is not self.statement or statement is None:
+            if statement is None or statement is not self.statement:   # a new statement
                 self.finish(frame)
                 self.start(frame, statement)
         elif event == "return":
@@ -305,8 +321,7 @@ class _FrameTracer:
         reads = None
         for name, value in list(local.items()):
             for variable, item in _items(name, value, self.recorder.wanted):
-                old = self.seen.get(variable)
-                if old is not None and old[0] is item and _same(old[1], self.snapshot(item)):
+                if _unchanged(self.seen.get(variable), item):
                     continue
                 reads = self.line_reads() if reads is None else reads
                 self.recorder.record(self.where, variable, item, self.reads_for(variable, reads))
@@ -335,8 +350,7 @@ class _FrameTracer:
         for name, value in _attributes(obj):
             if not self.recorder.wanted(value):
                 continue
-            old = known.get(name)
-            if old is not None and old[0] is value and _same(old[1], self.snapshot(value)):
+            if _unchanged(known.get(name), value):
                 continue
             self.recorder.record(self.where, f"self.{name}", value, self.line_reads())
             known[name] = (value, self.snapshot(value))
@@ -736,8 +750,7 @@ def find_sites(truth):
         site = _activation_of(truth, key)
         if site is not None:
             sites.append(site)
-    # a softmax is also "a sigmoid" of nothing, but a sigmoid of a sigmoid is two sites: keep
-    # the first site for each output only
+    # a site with a matrix product after it feeds a later layer: a hidden layer's
     hidden = [s for s in sites if truth.downstream_matmul(s.a)]
     for s in sites:
         s.output = s not in hidden
@@ -944,38 +957,40 @@ class Matcher:
 class Hypothesis:
     """"The value is ``c * h``": h what a named slip would have computed, c a factor."""
 
-    def __init__(self, mistake, variant, target, h, site=None, layout="same"):
+    def __init__(self, mistake, variant, target, h, site=None, layout="same", axis=None):
         self.mistake, self.variant, self.target = mistake, variant, target
-        self.h, self.site, self.layout = h, site, layout
+        self.h, self.site = h, site
+        self.layout, self.axis = layout, axis   # how v is compared: same, transposed, summed
         self.factor = None
         self.score = None
         self.source = None      # wrong_relu_mask: the tensor the mask was taken from
 
 
 def site_hypotheses(truth, site):
-    """What each slip at an activation site computes, for target dL/dz (z the site's input).
+    """What each slip at an activation a = f(z) computes in place of dL/dz.
 
-    g = dL/da is the gradient arriving at the activation's output; the right value is
-    dL/dz = g * f'(z).
+    g = dL/da arrives at the activation's output; the right value is dL/dz = g * f'(z)
+    (for softmax, the Jacobian: a * (g - sum(g * a)) along the axis).
     """
     g, g_z = truth.grad[site.a], truth.grad[site.z]
     a, z = truth.value[site.a], truth.value[site.z]
-    wrong = []
+    wrong = [("missing_activation_derivative", None, g)]            # g * 1
     if site.kind == "sigmoid":
+        # sigmoid'(x) = s(x) (1 - s(x)): taken at x = a, or the output form x (1 - x) at z
         wrong += [("derivative_at_wrong_point", "output", g * _sigmoid(a) * (1 - _sigmoid(a))),
                   ("derivative_at_wrong_point", "input", g * z * (1 - z)),
-                  ("missing_activation_derivative", None, g),
-                  (None, "twice", g_z * a * (1 - a))]
+                  (None, "twice", g_z * a * (1 - a))]     # a - y (cross-entropy) times a(1-a)
     elif site.kind == "tanh":
+        # tanh'(x) = 1 - tanh(x)^2: taken at x = a, or the output form 1 - x^2 at z
         wrong += [("derivative_at_wrong_point", "output", g * (1 - np.tanh(a) ** 2)),
-                  ("derivative_at_wrong_point", "input", g * (1 - z ** 2)),
-                  ("missing_activation_derivative", None, g)]
+                  ("derivative_at_wrong_point", "input", g * (1 - z ** 2))]
     elif site.kind == "relu":
-        wrong += [("wrong_relu_mask", "ones", g)]
+        # relu'(z) = [z > 0]; a mask of ones (a >= 0 on the output) leaves g unchanged
+        wrong = [("wrong_relu_mask", "ones", g)]
     elif site.kind == "softmax":
+        # the diagonal of the Jacobian only: g * a (1 - a), or (p - y)/N times a (1 - a)
         wrong += [("elementwise_softmax_derivative", "jacobian", g * a * (1 - a)),
-                  ("elementwise_softmax_derivative", "cross_entropy", g_z * a * (1 - a)),
-                  ("missing_activation_derivative", None, g)]
+                  ("elementwise_softmax_derivative", "cross_entropy", g_z * a * (1 - a))]
     return [Hypothesis(m, variant, site.z, h, site) for m, variant, h in wrong]
 
 
@@ -996,12 +1011,20 @@ def relu_mask_hypothesis(truth, site, v):
         if np.array_equal(m[nonzero], (z > 0)[nonzero]) or np.all(m[nonzero] == 1):
             return None   # the right mask, or all ones (a hypothesis of its own)
         hypothesis = Hypothesis("wrong_relu_mask", "other", site.z, g * m, site)
-        hypothesis.source = next((key for key in truth.order_ids if key != site.z and
-                                  truth.value[key].shape == m.shape and
-                                  (np.array_equal((truth.value[key] > 0)[nonzero], m[nonzero]) or
-                                   np.array_equal((truth.value[key] >= 0)[nonzero], m[nonzero]))),
-                                 None)
+        hypothesis.source = _mask_source(truth, site, m, nonzero)
         return hypothesis
+    return None
+
+
+def _mask_source(truth, site, mask, where):
+    """A forward tensor t (not z) with (t > 0) or (t >= 0) equal to ``mask``, or None."""
+    for key in truth.order_ids:
+        value = truth.value[key]
+        if key == site.z or value.shape != mask.shape:
+            continue
+        for candidate in (value > 0, value >= 0):
+            if np.array_equal(candidate[where], mask[where]):
+                return key
     return None
 
 
@@ -1014,15 +1037,14 @@ def distortion_hypotheses(truth, key, v):
                               g, layout=layout))
     axis = per_sample_axis(v.shape, g.shape)
     if axis is not None:
-        out.append(Hypothesis("not_summed", None, key, g, layout=f"summed{axis}"))
+        out.append(Hypothesis("not_summed", None, key, g, layout="summed", axis=axis))
     return out
 
 
 def arrange(v, hypothesis):
     """v laid out as the hypothesis compares it."""
-    if hypothesis.layout.startswith("summed"):
-        axis = int(hypothesis.layout[len("summed"):])
-        return v.sum(axis=axis).reshape(hypothesis.h.shape)
+    if hypothesis.layout == "summed":
+        return v.sum(axis=hypothesis.axis).reshape(hypothesis.h.shape)
     for layout, arranged in _variants(v, hypothesis.h.shape):
         if layout == hypothesis.layout:
             return arranged
@@ -1038,8 +1060,9 @@ class Root:
     how it was found (``kind``: "line", "skipped", "handover", "factor", "missing")."""
 
     def __init__(self, event, target, kind="line", via=None, where=None, label=None,
-                 param=None, site=None):
+                 param=None, site=None, factor=None):
         self.event, self.target, self.kind = event, target, kind
+        self.factor = factor    # for "factor": the factor it brings in (else its match's)
         self.site = site        # for "skipped": the activation whose derivative is missing
         self.via = via          # the later line that used this value as ``target``
         self.where = where      # for a handover: (filename, line, function) of the return
@@ -1094,19 +1117,16 @@ class Analysis:
                 (event.match.kind is None and self._looks_like_gradient(event)))
 
     def _looks_like_gradient(self, event):
+        """Named like a gradient, or a named slip of one (``(a - y) * sigmoid'(a)``)."""
         if name_hint(event.variable, self.truth) is not None:
             return True
         v = event.value.astype(np.float64)
         rtol = Matcher.rtol(event.value)
-        for key, _, arranged in self.matcher.candidates(v):
-            g = self.truth.grad.get(key)
-            if g is not None and self._explained(self.matcher.fit(arranged, g, rtol)):
-                return True
         for site in self.truth.sites:
             for hypothesis in self.site_hypotheses(site):
                 arranged = arrange(v, hypothesis)
-                if arranged is not None and self._explained(
-                        self.matcher.fit(arranged, hypothesis.h, rtol)):
+                if arranged is not None and \
+                        self.matcher.factor(arranged, hypothesis.h, rtol) is not None:
                     return True
         return False
 
@@ -1114,9 +1134,6 @@ class Analysis:
         if site not in self._site_hypotheses:
             self._site_hypotheses[site] = site_hypotheses(self.truth, site)
         return self._site_hypotheses[site]
-
-    def _explained(self, factor):
-        return factor is not None and explain_factor(factor, self.counts) is not None
 
     # ----- the search -----------------------------------------------------------------------
 
@@ -1295,7 +1312,23 @@ class Analysis:
         if not starts:
             return None
         first = min(starts, key=lambda e: e.seq)
-        return Root(first, first.match.tensors[0], kind="factor")
+        return self._earlier_factor(first) or Root(first, first.match.tensors[0], kind="factor")
+
+    def _earlier_factor(self, event):
+        """A single number cannot show a factor by itself (see ``Matcher.factor``): if the
+        line where a factor appears read a one-element gradient carrying that same factor
+        (``d_out = y_hat - y`` with one sample and one output), the factor starts there."""
+        factor = event.match.factor
+        for read in event.reads:
+            source = read.event
+            if source is None or source.match.kind == "grad" or source.value.size != 1:
+                continue
+            for key in self.truth.grad:
+                g = self.truth.grad[key]
+                if g.size == 1 and g.item() != 0 and \
+                        abs(source.value.item() / g.item() - factor) <= FACTOR_RTOL * abs(factor):
+                    return Root(source, key, kind="factor", factor=factor)
+        return None
 
     def closure(self, event):
         """``event`` and every gradient-carrying event it was computed from."""
@@ -1476,7 +1509,7 @@ class Explainer:
             return self.skipped(root)
         if root.kind == "factor":
             hypothesis = Hypothesis("scaled", None, root.target, self.truth.grad[root.target])
-            hypothesis.factor = root.event.match.factor
+            hypothesis.factor = root.factor or root.event.match.factor
             return self.line(root.event, hypothesis)
         return self.line(root.event, self.best_hypothesis(root), via=root.via)
 
@@ -1502,7 +1535,8 @@ class Explainer:
         for event in self.analysis.events:
             if event.value is None or event.value.shape != value.shape:
                 continue
-            if self.matcher.close(event.value.astype(np.float64), value, 1e-6):
+            if self.matcher.close(event.value.astype(np.float64), value,
+                                  Matcher.rtol(event.value)):
                 if best is None or (event.function == near.function and event.seq <= near.seq):
                     best = event
         return best.variable if best is not None else self.truth.name(key)
@@ -1545,8 +1579,8 @@ class Explainer:
         for hypothesis in self.hypotheses(targets, v):
             arranged = arrange(v, hypothesis)
             factor = None if arranged is None else self.matcher.fit(arranged, hypothesis.h, rtol)
-            if factor is None:
-                continue
+            if factor is None or (arranged.size < 2 and not _is_one(abs(factor / expected))):
+                continue   # (one number is a multiple of anything: only +-1 says something)
             score = self.score(hypothesis, factor / expected, rank)
             if score is None:
                 continue
@@ -1643,10 +1677,12 @@ class Explainer:
             return (f"{var} is the transpose of {dname}.",
                     f"for z = x @ W the gradient is x.T @ delta, which has W's shape {shape}")
         if mistake == "not_summed":
+            axis = "axis=0" if hypothesis.axis == 0 else \
+                f"axis={event.value.ndim - 1}, keepdims=True"
             return (f"{var} holds one gradient per sample (shape {event.value.shape}), but "
                     f"{self.truth.name(target)} is shared by the whole batch: its gradient "
                     f"is their sum.",
-                    f"sum over the batch: {var}.sum(axis=0)")
+                    f"sum over the batch: {var}.sum({axis})")
         return self.mismatch_words(event, target, dname)
 
     def scaled_words(self, event, hypothesis, dname):
@@ -1801,8 +1837,9 @@ class Explainer:
         why = (f"{event.variable} uses {source.variable} = {a}, the gradient at the output of "
                f"{site.layer}'s {site.title}, as if it were {truth.dl(site.z)}: it was passed "
                f"back through the {site.title} without its derivative.")
-        fix = (f"multiply {source.variable} by the derivative first: "
-               f"{_derivative_text(site, self.learner_name(site.z, event), self.learner_name(site.a, event))}")
+        derivative = _derivative_text(site, self.learner_name(site.z, event),
+                                      self.learner_name(site.a, event))
+        fix = f"multiply {source.variable} by the derivative first: {derivative}"
         return WrongLine(self.where(event), event.variable, self.should_be(root.target),
                          "missing_activation_derivative", why, fix,
                          self.source(event.filename, event.line), value=event.value,
