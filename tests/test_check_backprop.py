@@ -227,13 +227,16 @@ def test_the_same_pass_fixed_is_ok(case):
     assert "first wrong line" not in str(report)
 
 
-def test_what_it_should_have_been_is_said_in_words():
-    report = tg.check_backprop(sigmoid_forward, sigmoid_backward("input"), params(5, 2))
-    wrong = report.first_wrong
+def test_what_it_should_have_been_is_said_in_words_and_given_as_values():
+    values = params(5, 2)
+    wrong = tg.check_backprop(sigmoid_forward, sigmoid_backward("input"), values).first_wrong
     assert wrong.should_be == "dL/dz1, the gradient at the input of the hidden layer's sigmoid"
     assert "sigmoid_derivative(a1) in place of sigmoid_derivative(z1)" in wrong.explanation
-    np.testing.assert_allclose(wrong.value, report.first_wrong.value)
-    assert wrong.expected.shape == wrong.value.shape
+    a1 = sigmoid(X @ values["W1"] + values["b1"])
+    delta2 = a1 @ values["W2"] + values["b2"] - Y_REG
+    np.testing.assert_allclose(wrong.expected, delta2 @ values["W2"].T * a1 * (1 - a1))
+    z1 = X @ values["W1"] + values["b1"]
+    np.testing.assert_allclose(wrong.value, delta2 @ values["W2"].T * z1 * (1 - z1))
 
 
 def test_relu_mask_from_the_wrong_tensor_names_the_tensor():

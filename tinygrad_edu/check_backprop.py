@@ -1947,8 +1947,8 @@ def _run_forward(forward, tensors):
     except TypeError as error:
         raise TypeError(_left_graph_message(error)) from error
     check_loss(loss, "check_backprop", "forward")
-    unused = [name for name, t in tensors.items()
-              if not loss.requires_grad or not any(u is t for u in autograd.walk(loss))]
+    used = {id(t) for t in autograd.walk(loss)} if loss.requires_grad else set()
+    unused = [name for name, t in tensors.items() if id(t) not in used]
     if unused:
         raise ValueError(
             f"check_backprop: forward(**params) did not use {', '.join(unused)}: the loss does "
