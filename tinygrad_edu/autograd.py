@@ -210,8 +210,8 @@ on_release = []         # f(op, memo) after a backward pass freed op's saved arr
 # ----- recording -------------------------------------------------------------------------------
 
 _sequence = versions.sequence   # numbers recorded results (and in-place writes) in order
-_shared_flags = {}   # (True, False) -> the one tuple (True, False) that every op shares
-_NO_PARAMS = types.MappingProxyType({})
+_NO_PARAMS = types.MappingProxyType({})   # one shared "no params": an empty dict per op
+                                           # would be 64 bytes, 64 MB on a million-op chain
 
 
 def apply(op_cls, *inputs, **params):
@@ -219,12 +219,12 @@ def apply(op_cls, *inputs, **params):
 
     A recorded result gets the next creation number: since a tensor is always made after
     its inputs, backward can visit tensors in decreasing number and meet each one after all
-    of its uses. Runs for every op of every step, so it is kept short (what each trick buys,
-    measured on the benchmarks, is said beside it).
+    of its uses. Runs for every op of every step, so it is kept short.
     """
     op = op_cls()
     try:
-        # one, two and three inputs spelled out, not looped over: -8% W4
+        # one, two and three inputs spelled out, not looped over: W1 -2.3% instructions
+        # (callgrind, 300 steps), against out = op.forward(*[t._data for t in inputs])
         if len(inputs) == 2:
             x, y = inputs
             out = op.forward(x._data, y._data, **params)
@@ -241,15 +241,12 @@ def apply(op_cls, *inputs, **params):
             needs_grad = tuple([t._requires_grad for t in inputs])
     except ValueError as error:
         raise ValueError(_explain_failure(op_cls, inputs, error)) from None
-    if on_record:
+    if on_record:   # (a check, not a bare loop: the list is empty unless something plugged in)
         for hook in on_record:
             hook(op, inputs, out)
     result = TensorBase._wrap(out)
     if True in needs_grad and state.enabled and result._data.dtype.kind == "f":
         result._requires_grad, result._op, result._seq = True, op, next(_sequence)
-        # one shared copy of each flags tuple and of "no params": fewer objects per op that
-        # stay alive with the graph, so Python's garbage collector runs less often
-        needs_grad = _shared_flags.setdefault(needs_grad, needs_grad)
         op.inputs, op.params, op.needs_grad = inputs, params or _NO_PARAMS, needs_grad
         op.scope = state.scope
         op.released = False
