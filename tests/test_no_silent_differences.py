@@ -300,3 +300,11 @@ def test_squeeze_takes_a_tuple_of_dims():
 def test_softmax_needs_one_axis():
     with pytest.raises(ValueError, match="one axis"):
         Tensor([[1.0, 2.0]]).softmax(axis=None)
+
+
+def test_using_the_values_and_indices_pair_as_a_number_says_what_to_write():
+    z = Tensor(np.array([[1.0, 3.0], [2.0, 0.0]]), requires_grad=True)
+    with pytest.raises(TypeError, match=r"amax\(axis=1, keepdims=True\).*np\.max"):
+        z - z.max(axis=1, keepdims=True)          # numpy's spelling, PyTorch's answer
+    shifted = z - z.max(axis=1, keepdims=True).values
+    np.testing.assert_array_equal(shifted.numpy(), [[-2.0, 0.0], [0.0, -2.0]])

@@ -419,6 +419,12 @@ class Tensor(TensorBase):
             elif not isinstance(other, (bool, np.bool_)) and dtype.kind == "b":
                 dtype = np.dtype(np.int64)
             return _constant(other, dtype)
+        if isinstance(other, MaxResult):
+            raise TypeError(
+                "a (values, indices) pair from max/min along a dim was used as a number: as in "
+                "PyTorch, x.max(dim) and x.max(axis=1) give both. Take .values (or [0]), or "
+                "use x.amax(axis=1, keepdims=True); in numpy-style code, np.max(x, axis=1, "
+                "keepdims=True) gives the values")
         return Tensor(other)
 
     def _binary(self, op, other, reverse=False):
