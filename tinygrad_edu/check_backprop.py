@@ -1721,7 +1721,7 @@ class Explainer:
         dz, da = truth.dl(site.z), truth.dl(site.a)
         zb, ab = self.learner_name(site.z, event), self.learner_name(site.a, event)
         var, kind, layer = event.variable, site.title, f"{site.layer}'s {site.title}"
-        used = f" {_capital(self.user(via))} then uses it as {dz}." if via is not None else ""
+        used = f" Then {self.user(via)} uses it as {dz}." if via is not None else ""
         if mistake == "derivative_at_wrong_point" and variant == "output":
             call = self.call_on(event, site.a)
             called = f" `{call[0]}({call[1]})` passes the output." if call else ""
@@ -1854,10 +1854,6 @@ class Explainer:
                          f"backward returned no gradient for {p}.",
                          f"return one for every parameter: {sorted(self.analysis.comparisons)}",
                          self.source(where[0], where[1]) if last else "")
-
-
-def _capital(text):
-    return text[:1].upper() + text[1:]
 
 
 def _derivative_text(site, z, a):
