@@ -195,20 +195,19 @@ def copy(target, source):
     """``target``'s values replaced by ``source``'s (broadcast to target's shape)."""
     source = source if isinstance(source, TensorBase) else TensorBase._wrap(as_array(source))
     try:
-        np.broadcast_shapes(source.shape, target.shape)
-        if np.broadcast_shapes(source.shape, target.shape) != target.shape:
-            raise ValueError
+        fits = np.broadcast_shapes(source.shape, target.shape) == target.shape
     except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"copy_: the source of shape {source.shape} does not broadcast to "
-                         f"the tensor's shape {target.shape}") from None
+                         f"the tensor's shape {target.shape}")
     return update(target, "copy_", _replace, source,
                   plain=lambda a, s: np.copyto(a, s, casting="unsafe"))
 
 
 def _replace(t, value):
     """``value`` in the shape and dtype of ``t``, recorded with no path back to ``t``."""
-    value = value if value.dtype == t.dtype or t.dtype.kind != "f" else value.to(t.dtype)
-    if value.dtype.kind != "f" and t.dtype.kind == "f":
+    if t.dtype.kind == "f" and value.dtype != t.dtype:
         value = value.to(t.dtype)
     # where(False, t, value): the value everywhere; t gets a gradient of 0, not NaN
     return apply(ops.Where, TensorBase._wrap(np.zeros(t.shape, dtype=bool)), t, value)
