@@ -128,7 +128,12 @@ def _float_input(input, name):
 
 
 def _same_shape_target(input, target, name):
-    """The target as a Tensor of the input's shape and dtype, or a ValueError naming both shapes."""
+    """The target as a Tensor of the input's shape, or a ValueError naming both shapes.
+
+    Its dtype: a float Tensor keeps its own (PyTorch promotes); numbers, arrays and int or
+    bool labels take the input's.
+    """
+    given_as_tensor = isinstance(target, Tensor)
     target = _as_tensor(target)
     if target.shape != input.shape:
         hint = ""
@@ -145,7 +150,11 @@ def _same_shape_target(input, target, name):
                          f"{target.shape}; they must be equal.{hint}")
     if target.dtype.kind not in "biuf":
         raise TypeError(f"{name}: target must hold numbers, got {target.dtype}")
-    # 0/1 labels given as ints or bools are fine: compare them in the input's float dtype
+    # 0/1 labels given as ints or bools are fine: compare them in the input's float dtype, as
+    # numpy data (a float64 array) is too. A float Tensor target keeps its dtype, and the
+    # arithmetic promotes as in PyTorch (float32 input, float64 target: a float64 loss)
+    if given_as_tensor and target.dtype.kind == "f":
+        return target
     return target.to(input.dtype)
 
 
@@ -301,6 +310,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     check_reduction(reduction, name)
     input = _float_input(input, name)
     target = _same_shape_target(input, target, name)
+    if target.dtype != input.dtype:
+        raise TypeError(f"{name}: input is {input.dtype} but target is {target.dtype}; as in "
+                        f"PyTorch they must match: convert one, e.g. target.to({input.dtype})")
     _check_binary_target(target, name)
     _check_unit_interval(input.numpy(), name, "input must be probabilities in [0, 1]",
                          "apply sigmoid first, or pass the raw scores to BCEWithLogitsLoss")

@@ -308,3 +308,19 @@ def test_using_the_values_and_indices_pair_as_a_number_says_what_to_write():
         z - z.max(axis=1, keepdims=True)          # numpy's spelling, PyTorch's answer
     shifted = z - z.max(axis=1, keepdims=True).values
     np.testing.assert_array_equal(shifted.numpy(), [[-2.0, 0.0], [0.0, -2.0]])
+
+
+def test_loss_dtypes_follow_pytorch_for_tensor_targets():
+    p32 = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
+    t64 = Tensor(np.ones(3))
+    loss = F.mse_loss(p32, t64)
+    assert loss.dtype == np.float64 and loss.item() == 1.0      # promoted, as PyTorch
+    loss.backward()
+    assert p32.grad.dtype == np.float32
+    assert F.binary_cross_entropy_with_logits(Tensor(np.zeros(3, np.float32)), t64).dtype \
+        == np.float64
+    with pytest.raises(TypeError, match="float32 but target is float64"):
+        F.binary_cross_entropy(Tensor(np.full(3, 0.5, np.float32)), t64)   # PyTorch raises
+    # numpy data and integer labels take the prediction's dtype
+    assert F.mse_loss(p32, np.ones(3)).dtype == np.float32
+    assert F.mse_loss(p32, Tensor([1, 0, 1])).dtype == np.float32
