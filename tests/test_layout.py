@@ -42,6 +42,7 @@ ALLOWED = {
     "gradcheck": {"autograd", "tensor"},
     "compare": {"autograd", "tensor"},
     "check_backprop": {"autograd", "callsite", "compare", "ops", "tensor"},
+    "serialization": {"tensor"},
     "optim": {"nn"},
     "nn": set(),
 }

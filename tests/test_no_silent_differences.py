@@ -279,7 +279,7 @@ def test_a_positional_reduction_is_refused_not_misread():
 def test_bce_pushes_back_a_confidently_wrong_prediction():
     # dz/dp = (p - y) / max(p (1 - p), 1e-12): p = 0, y = 1 gives -1e12 (PyTorch), not 0
     p = leaf([0.0, 1.0, 0.0, 0.25])
-    y = Tensor([1.0, 0.0, 0.0, 1.0])
+    y = Tensor(np.array([1.0, 0.0, 0.0, 1.0]))      # float64, as p (BCELoss needs equal dtypes)
     loss = F.binary_cross_entropy(p, y, reduction="sum")
     assert loss.item() == pytest.approx(100 + 100 + 0 - math.log(0.25))
     loss.backward()

@@ -170,7 +170,7 @@ def test_bce_loss_clamps_each_log_at_minus_100(dtype):
 def test_bce_loss_clamps_tiny_probabilities_but_not_small_ones():
     p = Tensor(np.array([1e-50, 1e-40]), requires_grad=True)    # log: -115.1 and -92.1
     with strict_numerics():
-        loss = nn.BCELoss(reduction="none")(p, Tensor([1.0, 1.0]))
+        loss = nn.BCELoss(reduction="none")(p, Tensor(np.array([1.0, 1.0])))
         loss.sum().backward()
     np.testing.assert_allclose(loss.numpy(), [100.0, -np.log(1e-40)], rtol=1e-12)
     assert np.isfinite(p.grad.numpy()).all()
