@@ -227,6 +227,10 @@ def test_numpy_array_methods_and_constructors_refuse_a_tensor_that_requires_grad
     with pytest.raises(TypeError, match="requires grad"):
         np.c_[x, x]
     with pytest.raises(TypeError, match="requires grad"):
+        np.r_[x, x]
+    with pytest.raises(TypeError, match="requires grad"):
+        np.max(np.array([x, x]))
+    with pytest.raises(TypeError, match="requires grad"):
         np.mean([x, x + 2])
     with pytest.raises(TypeError, match="requires grad"):
         np.asarray(w)
