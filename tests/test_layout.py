@@ -47,6 +47,20 @@ ALLOWED = {
     "nn": set(),
 }
 
+# check_backprop is a package, one module per step: what each may import from its siblings
+# (its imports from the engine, together, are those of ALLOWED["check_backprop"])
+CHECK_BACKPROP = {
+    "source": set(),
+    "follow": {"source"},
+    "truth": set(),
+    "match": set(),
+    "slips": {"match", "truth"},
+    "search": {"match", "slips", "source"},
+    "report": {"source"},
+    "words": {"match", "report", "slips", "source"},
+    "__init__": {"follow", "match", "report", "search", "slips", "truth", "words"},
+}
+
 
 def _project_imports(path):
     """(module names imported from tinygrad_edu, whether any import is inside a function)."""
@@ -63,6 +77,22 @@ def _project_imports(path):
     return {n.split(".")[0] for n in names}, nested
 
 
+def _package_imports(path):
+    """For a module of a package of the engine: (engine modules imported, sibling modules
+    imported, imports inside a function)."""
+    tree = ast.parse(path.read_text())
+    engine, siblings = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 2:
+            engine.update([node.module] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and node.level == 1:
+            siblings.update([node.module] if node.module else [a.name for a in node.names])
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tinygrad_edu."):
+            engine.add(node.module.split(".")[1])
+    _, nested = _project_imports(path)
+    return {n.split(".")[0] for n in engine}, {n.split(".")[0] for n in siblings}, nested
+
+
 @pytest.mark.parametrize("module", sorted(p.stem for p in ENGINE.glob("*.py")
                                           if p.stem != "__init__"))
 def test_engine_modules_import_only_modules_below_them(module):
@@ -70,6 +100,28 @@ def test_engine_modules_import_only_modules_below_them(module):
     imported, nested = _project_imports(ENGINE / f"{module}.py")
     assert imported <= ALLOWED[module], f"{module} imports {sorted(imported - ALLOWED[module])}"
     assert not nested, f"{module} imports inside a function (line {nested[0].lineno})"
+
+
+@pytest.mark.parametrize("module", sorted(
+    p.stem for p in (ENGINE / "check_backprop").glob("*.py")))
+def test_check_backprop_modules_import_one_way(module):
+    name = f"check_backprop/{module}"
+    assert module in CHECK_BACKPROP, f"{name}.py is new: add it to CHECK_BACKPROP"
+    engine, siblings, nested = _package_imports(ENGINE / f"{name}.py")
+    allowed, below = ALLOWED["check_backprop"], CHECK_BACKPROP[module]
+    assert engine <= allowed, f"{name} imports {sorted(engine - allowed)}"
+    assert siblings <= below, f"{name} imports {sorted(siblings - below)}"
+    assert not nested, f"{name} imports inside a function (line {nested[0].lineno})"
+
+
+def test_the_check_backprop_table_has_no_cycle():
+    # peel off the modules whose siblings are all peeled: a cycle is what cannot be peeled
+    left = dict(CHECK_BACKPROP)
+    while left:
+        ready = [name for name, below in left.items() if not below & left.keys()]
+        assert ready, f"import cycle among {sorted(left)}"
+        for name in ready:
+            del left[name]
 
 
 def test_the_layer_table_has_no_cycle():
@@ -105,7 +157,7 @@ def test_no_op_is_recognised_by_its_class_name_as_a_string():
     # isinstance(op, ops.Relu), not type(op).__name__ == "Relu" or a lookup by name string
     pattern = re.compile(r"""((\)|__class__)\.__name__\s*(==|!=|in)\s*[("'{])|(==\s*["'](Relu|Sigmoid|Tanh|Exp|Log"""
                          r"""|Sqrt|Div|Pow|MatMul|Linear|LogSoftmax|CrossEntropy)["'])""")
-    for path in sorted(list(ENGINE.glob("*.py")) + list(NN.rglob("*.py"))):
+    for path in sorted(list(ENGINE.rglob("*.py")) + list(NN.rglob("*.py"))):
         for number, line in enumerate(path.read_text().splitlines(), 1):
             assert not pattern.search(line), f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
 
