@@ -18,6 +18,13 @@ from .functions import (
     maximum, mean, min, minimum, ones, ones_like, rand, randn, relu, sigmoid, sin, softmax, sqrt,
     stack, sum, tanh, tensor, zeros, zeros_like,
 )
+from .functions import (  # PyTorch's surface (issue 14)
+    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, flip,
+    roll,
+)
+from .devices import backends, cuda, device
+from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8
+from .dtypes import int_ as int  # noqa: A001 - PyTorch's tg.int (int32)
 from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, render_svg
 from .ops import PRIMITIVES

@@ -169,3 +169,54 @@ def softmax(x, axis=-1, *, dim=None):
     shifted = x - x.amax(axis=axis, keepdims=True).detach()
     e = shifted.exp()
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def repeat(x, sizes):
+    """``x`` tiled ``sizes[i]`` times along axis i (PyTorch's ``repeat``, numpy's ``tile``)."""
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: needs at least one size per axis ({x.ndim} for shape "
+                         f"{x.shape}), got {sizes}")
+    if any(r < 0 for r in sizes):
+        raise ValueError(f"repeat: sizes must not be negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    # (a, b) repeated (r, s): seen as (1, a, 1, b), expanded to (r, a, s, b), then merged
+    # pairwise into (r * a, s * b), so each repeat is a whole copy of the tensor
+    interleaved = tuple(k for n in shape for k in (1, n))
+    expanded = tuple(k for r, n in zip(sizes, shape) for k in (r, n))
+    merged = tuple(r * n for r, n in zip(sizes, shape))
+    return x.reshape(interleaved).expand(expanded).reshape(merged)
+
+
+def flip(x, dims):
+    """The elements in reverse order along each axis of ``dims``.
+
+    An index array per axis (not a ``::-1`` slice): the result is a copy, as in PyTorch,
+    so changing it leaves ``x`` alone.
+    """
+    dims = normalize_axis(dims, x.shape, "flip")
+    for i in dims:   # one axis at a time: several index arrays would pair up elementwise
+        x = x[(slice(None),) * i + (np.arange(x.shape[i] - 1, -1, -1),)]
+    return x
+
+
+def roll(x, shifts, dims=None):
+    """Elements shifted by ``shifts`` along ``dims``, those pushed off the end coming back
+    at the start (``torch.roll``); without ``dims``, over the flattened tensor."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            raise TypeError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+        return roll(x.reshape(-1), shifts, 0).reshape(x.shape)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shift(s) for {len(dims)} dim(s); give one "
+                         "shift per dim")
+    for shift, dim in zip(shifts, dims):
+        axis = normalize_axis(dim, x.shape, "roll")[0] if x.ndim else None
+        if axis is None:
+            continue
+        n = x.shape[axis]
+        # the element at i comes from i - shift (an index array, so a copy)
+        source = (np.arange(n) - shift) % n if n else np.arange(0)
+        x = x[(slice(None),) * axis + (source,)]
+    return x

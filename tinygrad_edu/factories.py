@@ -59,6 +59,15 @@ def shape_from(shape):
     return tuple(int(n) for n in shape)
 
 
+def sizes_from(sizes):
+    """``f(2, 3)`` or ``f((2, 3))`` as a tuple of ints (which may be negative, like -1)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in sizes):
+        raise TypeError(f"sizes must be ints, got {sizes}")
+    return tuple(int(n) for n in sizes)
+
+
 def full(shape, fill_value, dtype=None):
     """An array of ``shape`` filled with ``fill_value`` (float32 for a float, as PyTorch)."""
     return np.full(shape_from((shape,)), fill_value, dtype=as_array(fill_value, dtype).dtype)

@@ -7,14 +7,11 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 import numpy as np
 
 from .checks import pick_axis
+from .dtypes import float16, float32, float64, int32, int64, long, double  # noqa: F401
 from .tensor import Tensor
 
-float16 = np.float16
-float32 = float = np.float32
-float64 = double = np.float64
-int32 = np.int32
-int64 = long = np.int64
-bool = np.bool_  # noqa: A001 - PyTorch's name, used as tg.bool
+float = float32   # noqa: A001 - PyTorch's names, used as tg.float and tg.bool
+bool = np.bool_   # noqa: A001
 
 
 def _t(x):
@@ -168,3 +165,39 @@ def argmax(x, dim=None, keepdim=False):
 
 def is_tensor(x):
     return isinstance(x, Tensor)
+
+
+def _legacy_type(dtype, name):
+    """PyTorch's legacy tensor types: ``FloatTensor([1, 2])`` (values) or ``FloatTensor(2, 3)``
+    (a shape, of zeros here; PyTorch leaves the memory uninitialised)."""
+    def make(*args):
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return Tensor(args[0], dtype=dtype)
+        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, np.bool_)
+                   and n is not True and n is not False and n >= 0 for n in args):
+            raise TypeError(f"{name}: takes values (one list or array) or a shape (ints), "
+                            f"got {args!r}")
+        return Tensor(np.zeros(tuple(int(n) for n in args), dtype=dtype))
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"A {np.dtype(dtype).name} tensor: ``{name}([1, 2])`` from values, "
+                    f"``{name}(2, 3)`` of zeros in that shape (PyTorch's legacy type).")
+    return make
+
+
+FloatTensor = _legacy_type(np.float32, "FloatTensor")
+DoubleTensor = _legacy_type(np.float64, "DoubleTensor")
+HalfTensor = _legacy_type(np.float16, "HalfTensor")
+LongTensor = _legacy_type(np.int64, "LongTensor")
+IntTensor = _legacy_type(np.int32, "IntTensor")
+ByteTensor = _legacy_type(np.uint8, "ByteTensor")
+BoolTensor = _legacy_type(np.bool_, "BoolTensor")
+
+
+def flip(x, dims):
+    """``x`` reversed along each of ``dims`` (``torch.flip``)."""
+    return _t(x).flip(dims)
+
+
+def roll(x, shifts, dims=None):
+    """``x`` shifted by ``shifts`` along ``dims``, wrapping around (``torch.roll``)."""
+    return _t(x).roll(shifts, dims)

@@ -652,6 +652,24 @@ class Transpose(Primitive):
         return (np.transpose(grad, tuple(np.argsort(self.axes))),)
 
 
+class Expand(Primitive):
+    """z = x broadcast to ``shape`` (numpy's rules): elements copied along stretched axes."""
+
+    __slots__ = ("x_shape",)
+
+    def forward(self, x, shape):
+        self.x_shape = x.shape
+        out = np.broadcast_to(x, shape)
+        # an array of its own: a broadcast view is read-only, and its copies share memory
+        # (a Tensor, in create_graph mode, is a new one already)
+        return out.copy() if isinstance(out, np.ndarray) else out
+
+    def backward(self, grad):
+        # dz/dx: each element of x reaches every copy of it, so its gradient is their sum
+        # (the adjoint of broadcasting, as in every binary op's backward)
+        return (unbroadcast(grad, self.x_shape),)
+
+
 class GetItem(Primitive):
     """z = x[index]: ints, slices, None, Ellipsis, integer arrays and boolean masks."""
 
@@ -754,5 +772,5 @@ PRIMITIVES = (
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
     Sum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,
-    Reshape, Transpose, GetItem, ScatterAdd, SetItem, Cat,
+    Reshape, Transpose, Expand, GetItem, ScatterAdd, SetItem, Cat,
 )

@@ -14,6 +14,8 @@ import numpy as np
 
 from . import autograd
 from . import composites
+from . import devices
+from . import dtypes
 from . import factories
 from . import inplace
 from . import interop
@@ -74,13 +76,13 @@ def _promote(x, y):
     """
     x_float, y_float = x._data.dtype.kind == "f", y._data.dtype.kind == "f"
     if x_float and not y_float:
-        return x, y.to(x._data.dtype)
+        return x, y._cast(x._data.dtype)
     if y_float and not x_float:
-        return x.to(y._data.dtype), y
+        return x._cast(y._data.dtype), y
     if x._data.dtype.kind == y._data.dtype.kind and (x._data.ndim == 0) != (y._data.ndim == 0):
         if x._data.ndim == 0:
-            return x.to(y._data.dtype), y
-        return x, y.to(x._data.dtype)
+            return x._cast(y._data.dtype), y
+        return x, y._cast(x._data.dtype)
     return x, y
 
 
@@ -95,11 +97,24 @@ class Tensor(TensorBase):
         w = Tensor([[1.0, 2.0]], requires_grad=True)
         (w * w).sum().backward()
         w.grad          # tensor([[2., 4.]])
+
+    dtypes follow ``tg.tensor`` (PyTorch's ``torch.tensor``): a numpy array keeps its dtype,
+    Python floats give float32 and Python ints int64, so ``Tensor([0, 2, 1])`` holds integer
+    labels. (PyTorch's legacy ``torch.Tensor([1, 2])`` gives float32: write
+    ``tg.FloatTensor([1, 2])`` or ``Tensor([1.0, 2.0])`` for that.) As in PyTorch,
+    ``Tensor(2, 3)`` (two or more ints) is a float32 tensor of that shape, of zeros, and
+    ``Tensor()`` an empty one; a single int is a 0-d tensor (PyTorch: shape (n,)).
     """
 
     __slots__ = ()   # the slots are TensorBase's (autograd.py): what the engine works with
 
-    def __init__(self, data, requires_grad=False, dtype=None, name=None):
+    def __init__(self, data=(), requires_grad=False, dtype=None, name=None, *more_sizes):
+        if type(requires_grad) is int:   # Tensor(2, 3): PyTorch's legacy "shape" constructor
+            data = np.zeros(_legacy_shape(data, requires_grad, dtype, name, more_sizes),
+                            np.float32)
+            requires_grad, dtype, name = False, None, None
+        elif type(data) is tuple and not data:   # Tensor(): PyTorch's empty float32 tensor
+            data = np.zeros(0, np.float32)
         self._data = factories.as_array(data, dtype)
         self.grad = None
         self._requires_grad = False
@@ -730,6 +745,54 @@ class Tensor(TensorBase):
 
     view = reshape
 
+    def view_as(self, other):
+        """Same elements in ``other``'s shape (``reshape(other.shape)``)."""
+        return self.reshape(other.shape)
+
+    def expand(self, *sizes):
+        """This tensor broadcast to ``sizes`` (-1 keeps an axis; new axes go in front).
+
+        Only axes of size 1 can grow, as in PyTorch: ``(3, 1)`` expands to ``(2, 3, 4)``.
+        The result is a copy (PyTorch: a view); its gradient sums over the copies.
+        """
+        sizes = factories.sizes_from(sizes)
+        new = len(sizes) - self.ndim
+        if new < 0:
+            raise ValueError(f"expand: the target {sizes} has fewer axes than the tensor's "
+                             f"shape {self.shape}")
+        shape = tuple(n if n != -1 or i >= new else None for i, n in enumerate(sizes))
+        if None in shape:
+            raise ValueError(f"expand: -1 cannot be used for a new leading axis ({sizes}, "
+                             f"tensor shape {self.shape})")
+        shape = shape[:new] + tuple(old if n == -1 else n
+                                    for old, n in zip(self.shape, shape[new:]))
+        for old, n in zip(self.shape, shape[new:]):
+            if old != n and old != 1:
+                raise ValueError(f"expand: cannot expand shape {self.shape} to {sizes}: only "
+                                 f"axes of size 1 can grow (size {old} would become {n}); "
+                                 "use repeat() to tile")
+        if shape == self.shape:
+            return self
+        return apply(ops.Expand, self, shape=shape)
+
+    def expand_as(self, other):
+        """This tensor broadcast to ``other``'s shape (``expand(other.shape)``)."""
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        """The tensor tiled ``sizes[i]`` times along axis i (numpy's ``tile``), as PyTorch:
+        ``(2, 3).repeat(2, 1)`` is ``(4, 3)``; extra sizes add leading axes."""
+        return composites.repeat(self, factories.sizes_from(sizes))
+
+    def flip(self, *dims):
+        """The elements in reverse order along each of ``dims`` (a copy, as in PyTorch)."""
+        return composites.flip(self, factories.sizes_from(dims))
+
+    def roll(self, shifts, dims=None):
+        """Elements shifted by ``shifts`` along ``dims``, wrapping around (``torch.roll``);
+        without ``dims``, along the flattened tensor, keeping the shape."""
+        return composites.roll(self, shifts, dims)
+
     def permute(self, *axes):
         """Reorder the axes: result axis i is input axis ``axes[i]``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list, np.ndarray)):
@@ -768,35 +831,103 @@ class Tensor(TensorBase):
             return
         inplace.setitem(self, index, value)
 
-    def to(self, dtype):
-        """A copy in ``dtype``; float-to-float conversions keep the graph."""
-        try:
-            dtype = np.dtype(dtype)
-        except TypeError:
-            raise TypeError(f"to: {dtype!r} is not a dtype; devices (torch.device, 'cpu', "
-                            "'cuda') are not supported yet: everything runs on the CPU") from None
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False,
+           memory_format=None):
+        """This tensor in another dtype (or "on a device": there is only the CPU), as PyTorch.
+
+        ``x.to(tg.float64)``, ``x.to("cpu")``, ``x.to(device, dtype)``, ``x.to(other)``
+        (other's dtype), ``x.to(device=..., dtype=..., non_blocking=True)``. Returns ``self``
+        when nothing changes (with ``copy=True``, a copy); float-to-float conversions keep
+        the graph. ``non_blocking`` and ``memory_format`` change nothing on the CPU. A GPU
+        device (``"cuda"``) raises a RuntimeError.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg._data.dtype
+            elif isinstance(arg, (str, devices.device, int)) and not isinstance(arg, bool):
+                devices.check(arg, "to")
+            else:
+                dtype = arg
+        if device is not None:
+            devices.check(device, "to")
+        if dtype is None:
+            return self.clone() if copy else self
+        out = self._cast(dtypes.resolve(dtype, "to"))
+        return out.clone() if copy and out is self else out
+
+    def _cast(self, dtype):
+        """This tensor in numpy dtype ``dtype`` (itself if it is already); floats keep the graph."""
         if dtype == self._data.dtype:
             return self
         if dtype.kind == "f":
             return apply(ops.Cast, self, dtype=dtype)
         return TensorBase._wrap(self._data.astype(dtype))
 
-    astype = to
+    def astype(self, dtype):
+        """numpy's name for a conversion: the same as ``to(dtype)``."""
+        return self._cast(dtypes.resolve(dtype, "astype"))
+
+    def type(self, dtype=None, non_blocking=False):
+        """Without an argument, PyTorch's type name (``'torch.FloatTensor'``); with a dtype
+        (or such a name), the tensor converted to it, as ``to(dtype)``."""
+        if dtype is None:
+            return dtypes.TYPE_NAMES[self._data.dtype]
+        return self._cast(dtypes.resolve(dtype, "type"))
+
+    def type_as(self, other):
+        """This tensor in ``other``'s dtype."""
+        return self._cast(other.dtype)
+
+    @property
+    def device(self):
+        """Where the tensor lives: always ``device(type='cpu')``."""
+        return devices.CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    def cpu(self):
+        """The tensor itself: it is on the CPU already."""
+        return self
+
+    def cuda(self, device=None, non_blocking=False):
+        """Raises: there is no GPU (see ``tg.cuda.is_available()``)."""
+        raise devices.cuda_error("cuda()")
+
+    def contiguous(self, memory_format=None):
+        """The tensor itself (its array is laid out in order whenever it matters here)."""
+        return self
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
 
     def float(self):
-        return self.to(np.float32)
+        return self._cast(_FLOAT32)
 
     def double(self):
-        return self.to(np.float64)
+        return self._cast(np.dtype(np.float64))
+
+    def half(self):
+        return self._cast(np.dtype(np.float16))
 
     def long(self):
-        return self.to(np.int64)
+        return self._cast(np.dtype(np.int64))
 
     def int(self):
-        return self.to(np.int32)
+        return self._cast(np.dtype(np.int32))
+
+    def short(self):
+        return self._cast(np.dtype(np.int16))
+
+    def char(self):
+        return self._cast(np.dtype(np.int8))
+
+    def byte(self):
+        return self._cast(np.dtype(np.uint8))
 
     def bool(self):
-        return self.to(np.bool_)
+        return self._cast(np.dtype(np.bool_))
 
     # ----- ops applied directly (the composites are in composites.py) --------------------
 
@@ -982,6 +1113,17 @@ class Tensor(TensorBase):
         return apply(ops.ScatterAdd, self, index=index, shape=shape)
 
 
+def _legacy_shape(*sizes):
+    """The shape of ``Tensor(2, 3)`` (the first four come in as Tensor's other parameters)."""
+    *given, more = sizes
+    shape = tuple(n for n in given if n is not None) + tuple(more)
+    if not all(type(n) is int and n >= 0 for n in shape):
+        raise TypeError(f"Tensor: Tensor(2, 3) makes a zero tensor of that shape (PyTorch's "
+                        f"legacy constructor) and needs non-negative ints, got {shape}; to "
+                        "make a tensor from values, pass them as one list: Tensor([2, 3])")
+    return shape
+
+
 def _plain_index(index):
     """An index with Tensors and lists turned into numpy arrays (numpy can't read Tensors)."""
     if isinstance(index, Tensor):
@@ -1036,7 +1178,7 @@ def _common_dtype(tensors):
         return tensors
     floats = [d for d in dtypes if d.kind == "f"]
     dtype = np.result_type(*floats) if floats else np.result_type(*dtypes)
-    return [t.to(dtype) for t in tensors]
+    return [t._cast(dtype) for t in tensors]
 
 
 def _one_dim(axis, name, values_only):

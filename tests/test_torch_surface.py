@@ -1,0 +1,210 @@
+"""PyTorch's names on Tensors and the module (issue 14): a learner's script runs with only
+``import tinygrad_edu as torch`` changed.
+
+Each test pins values, shapes, dtypes, return types and gradients worked out by hand (in the
+comments), or the error PyTorch's name gets here. Derivatives of new primitives are also
+checked against finite differences in tests/test_primitives.py.
+"""
+
+import numpy as np
+import pytest
+
+import tinygrad_edu as torch          # as a learner's script would write it
+from tinygrad_edu import Tensor
+
+
+def leaf(values, dtype=np.float64):
+    return Tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+def grad_of(fn, values, weights=None, dtype=np.float64):
+    """d sum(fn(x) * weights) / dx at ``values``."""
+    x = leaf(values, dtype)
+    out = fn(x)
+    (out if weights is None else out * np.asarray(weights, dtype=out.dtype)).sum().backward()
+    return x.grad.numpy()
+
+
+# ----- 1. devices and dtypes ---------------------------------------------------------------
+
+def test_device_boilerplate_picks_the_cpu():
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert torch.cuda.is_available() is False and torch.cuda.device_count() == 0
+    assert device == torch.device("cpu") and str(device) == "cpu" and device.type == "cpu"
+    assert repr(device) == "device(type='cpu')" and device.index is None
+    assert torch.device("cpu:0").index == 0 and str(torch.device("cpu:0")) == "cpu:0"
+    assert device != "cpu"      # as in PyTorch: a device is not equal to a string
+    x = torch.randn(2, 3).to(device)
+    assert x.device == device and x.is_cuda is False
+    torch.cuda.manual_seed_all(0)           # accepted, as PyTorch does without a GPU
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    assert torch.backends.mps.is_available() is False
+
+
+@pytest.mark.parametrize("name", ["cuda", "cuda:0", "mps"])
+def test_a_gpu_device_is_a_clear_error(name):
+    with pytest.raises(RuntimeError, match="CPU only"):
+        torch.device(name)
+    with pytest.raises(RuntimeError, match="to: .*CPU only"):
+        torch.ones(2).to(name)
+
+
+def test_cuda_method_and_gpu_numbers_raise():
+    with pytest.raises(RuntimeError, match=r"cuda\(\): no GPU"):
+        torch.ones(2).cuda()
+    with pytest.raises(RuntimeError, match="GPU number"):
+        torch.ones(2).to(0)
+    with pytest.raises(RuntimeError, match="no GPU"):
+        torch.cuda.get_device_name(0)
+
+
+def test_to_takes_device_dtype_tensor_and_keywords():
+    x = Tensor([1.0, 2.0])
+    assert x.to("cpu") is x and x.cpu() is x and x.to(torch.float32) is x
+    assert x.to(torch.device("cpu"), non_blocking=True) is x
+    y = x.to("cpu", torch.float64)
+    assert y.dtype == torch.float64 and y.dtype == np.float64
+    assert x.to(device="cpu", dtype=torch.int64).dtype == torch.int64
+    assert x.to(Tensor([1, 2])).dtype == torch.int64     # another tensor's dtype
+    copied = x.to(torch.float32, copy=True)
+    assert copied is not x and copied.numpy() is not x.numpy()
+    np.testing.assert_array_equal(copied.numpy(), [1, 2])
+
+
+def test_to_keeps_the_gradient_between_float_dtypes():
+    x = leaf([1.0, 2.0], np.float32)
+    y = x.to("cpu", torch.float64)
+    (y * y).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 4])
+
+
+def test_dtype_names_compare_as_pytorch_and_numpy():
+    assert torch.ones(2).dtype == torch.float32 == torch.float
+    assert torch.get_default_dtype() == torch.float32
+    pairs = [(torch.float64, np.float64), (torch.double, np.float64), (torch.float16, np.float16),
+             (torch.half, np.float16), (torch.int64, np.int64), (torch.long, np.int64),
+             (torch.int32, np.int32), (torch.int, np.int32), (torch.int16, np.int16),
+             (torch.short, np.int16), (torch.int8, np.int8), (torch.uint8, np.uint8),
+             (torch.bool, np.bool_)]
+    for name, numpy_type in pairs:
+        assert torch.zeros(2, dtype=name).dtype == numpy_type
+
+
+def test_bfloat16_can_be_named_but_not_used():
+    dtype = torch.bfloat16                  # naming it is fine
+    assert "bfloat16" in repr(dtype)
+    with pytest.raises(TypeError, match="to: bfloat16 is not supported.*numpy"):
+        torch.ones(2).to(dtype)
+    with pytest.raises(TypeError, match="bfloat16 is not supported"):
+        torch.zeros(2, dtype=dtype)
+
+
+def test_to_rejects_what_is_not_a_dtype():
+    with pytest.raises(TypeError, match="to: 'float' is not a device string|not a dtype"):
+        torch.ones(2).to(3.5)
+
+
+def test_type_names_and_conversions():
+    x = torch.ones(2)
+    assert x.type() == "torch.FloatTensor" and x.double().type() == "torch.DoubleTensor"
+    assert x.long().type() == "torch.LongTensor" and x.bool().type() == "torch.BoolTensor"
+    assert x.byte().type() == "torch.ByteTensor" and x.char().type() == "torch.CharTensor"
+    assert x.short().type() == "torch.ShortTensor" and x.int().type() == "torch.IntTensor"
+    assert x.half().type() == "torch.HalfTensor"
+    assert x.type(torch.float64).dtype == np.float64
+    assert x.type("torch.LongTensor").dtype == np.int64
+    assert Tensor([1, 2]).type_as(x).dtype == np.float32
+    assert x.astype("float64").dtype == np.float64
+
+
+def test_contiguous_clone_and_view_as():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert x.contiguous() is x and x.is_contiguous()
+    c = x.clone()
+    assert c.numpy() is not x.numpy() and c.requires_grad
+    v = x.view_as(Tensor(np.zeros((3, 2))))
+    assert v.shape == (3, 2)
+    np.testing.assert_array_equal(v.numpy(), [[1, 2], [3, 4], [5, 6]])
+
+
+def test_expand_copies_along_size_one_axes_and_sums_the_gradient():
+    x = leaf([[1.0], [2.0]])                  # (2, 1)
+    y = x.expand(3, -1, 4)                    # (3, 2, 4): 12 copies of each element
+    assert y.shape == (3, 2, 4)
+    np.testing.assert_array_equal(y.numpy()[2], [[1] * 4, [2] * 4])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[12], [12]])
+    assert x.expand_as(Tensor(np.zeros((2, 5)))).shape == (2, 5)
+    assert x.expand(2, 1) is x
+
+
+def test_expand_refuses_to_grow_an_axis_that_is_not_one():
+    with pytest.raises(ValueError, match=r"expand: cannot expand shape \(2, 3\) to \(4, 3\)"):
+        torch.ones(2, 3).expand(4, 3)
+    with pytest.raises(ValueError, match="fewer axes"):
+        torch.ones(2, 3).expand(3)
+    with pytest.raises(ValueError, match="new leading axis"):
+        torch.ones(3).expand(-1, 3)
+
+
+def test_repeat_tiles_the_whole_tensor():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    y = x.repeat(2, 3)                        # numpy's tile: (4, 6)
+    assert y.shape == (4, 6)
+    np.testing.assert_array_equal(y.numpy()[:2], [[1, 2, 1, 2, 1, 2], [3, 4, 3, 4, 3, 4]])
+    np.testing.assert_array_equal(y.numpy()[2:], y.numpy()[:2])
+    (y * np.arange(24.0).reshape(4, 6)).sum().backward()
+    # x[0, 0] appears at rows 0, 2 and columns 0, 2, 4: 0+2+4 + 12+14+16 = 48
+    np.testing.assert_array_equal(x.grad.numpy(), [[48, 54], [84, 90]])
+    assert Tensor([1, 2]).repeat(2, 2).shape == (2, 4)
+    with pytest.raises(ValueError, match="repeat: needs at least one size per axis"):
+        x.repeat(2)
+
+
+def test_flip_reverses_and_copies():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    y = x.flip(0, 1)
+    np.testing.assert_array_equal(y.numpy(), [[6, 5, 4], [3, 2, 1]])
+    np.testing.assert_array_equal(x.flip([1]).numpy(), [[3, 2, 1], [6, 5, 4]])
+    (y * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[6, 5, 4], [3, 2, 1]])
+    z = Tensor([1.0, 2.0]).flip(0)
+    z += 1                                     # a copy: the original is unchanged
+    np.testing.assert_array_equal(torch.flip(Tensor([1, 2]), [0]).numpy(), [2, 1])
+
+
+def test_roll_wraps_around():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    np.testing.assert_array_equal(x.roll(1, 1).numpy(), [[3, 1, 2], [6, 4, 5]])
+    np.testing.assert_array_equal(x.roll(-1, 1).numpy(), [[2, 3, 1], [5, 6, 4]])
+    np.testing.assert_array_equal(x.roll(1).numpy(), [[6, 1, 2], [3, 4, 5]])   # flattened
+    np.testing.assert_array_equal(x.roll((1, 1), (0, 1)).numpy(), [[6, 4, 5], [3, 1, 2]])
+    y = torch.roll(x, 1, 1)
+    (y * np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])).sum().backward()
+    # y[0] = (x02, x00, x01): x00 gets weight 2, x01 3, x02 1
+    np.testing.assert_array_equal(x.grad.numpy(), [[2, 3, 1], [0, 0, 0]])
+
+
+def test_legacy_constructors():
+    x = Tensor(2, 3)                             # PyTorch: uninitialised; here zeros
+    assert x.shape == (2, 3) and x.dtype == np.float32 and not x.numpy().any()
+    assert Tensor().shape == (0,) and Tensor().dtype == np.float32
+    assert torch.FloatTensor([1, 2]).dtype == np.float32
+    np.testing.assert_array_equal(torch.FloatTensor([1, 2]).numpy(), [1.0, 2.0])
+    assert torch.LongTensor([1.0, 2.0]).dtype == np.int64
+    assert torch.FloatTensor(2, 3).shape == (2, 3)
+    assert torch.DoubleTensor(4).shape == (4,)      # one int is a shape, as in PyTorch
+    assert torch.BoolTensor([1, 0]).dtype == np.bool_
+    assert Tensor([1, 2]).dtype == np.int64          # tg.tensor's rule (see Tensor's docstring)
+    assert Tensor(np.zeros(2)).dtype == np.float64   # numpy keeps its dtype
+    with pytest.raises(TypeError, match="Tensor: Tensor\\(2, 3\\) makes a zero tensor"):
+        Tensor(2, -3)
+
+
+def test_from_numpy_shares_memory():
+    a = np.array([1.0, 2.0])
+    t = torch.from_numpy(a)
+    a[0] = 5.0
+    assert t.dtype == np.float64 and t.numpy()[0] == 5.0
