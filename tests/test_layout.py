@@ -45,6 +45,7 @@ ALLOWED = {
     "compare": {"autograd", "tensor"},
     "check_backprop": {"autograd", "callsite", "compare", "ops", "tensor"},
     "serialization": {"tensor"},
+    "serialization": {"tensor"},
     "optim": {"nn"},
     "nn": set(),
 }
