@@ -45,7 +45,6 @@ ALLOWED = {
     "compare": {"autograd", "tensor"},
     "check_backprop": {"autograd", "callsite", "compare", "ops", "tensor"},
     "serialization": {"tensor"},
-    "serialization": {"tensor"},
     "optim": {"nn"},
     "nn": set(),
 }

@@ -29,7 +29,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, render_svg
 from .ops import PRIMITIVES
 from .serialization import load, save
-from .serialization import load, save
 from .factories import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, where
 
