@@ -901,8 +901,96 @@ with np.errstate(all="ignore"):   # the expectations themselves hold inf and NaN
              f32([0, 0])),
     ]
 
+with np.errstate(all="ignore"):
+    # issue 14: PyTorch's names. Step functions (floor, //, ...) have slope 0 everywhere;
+    # x % y = x - y floor(x / y) has slopes 1 and -floor(x / y)
+    TORCH_SURFACE = [
+        case("floor-(4,)", lambda x: x.floor(), f32([1.5, -2.5, 0, -0.25]), f32([1, -3, 0, -1]),
+             f32([0, 0, 0, 0])),
+        case("ceil-(4,)", lambda x: x.ceil(), f32([1.5, -2.5, 0, inf]), f32([2, -2, 0, inf]),
+             f32([0, 0, 0, 0])),
+        # halves go to the even neighbour; -0.5 rounds to -0
+        case("round-half-to-even", lambda x: x.round(), f32([0.5, 1.5, 2.5, -0.5]),
+             f32([0, 2, 2, -0.0]), f32([0, 0, 0, 0])),
+        case("round-decimals-2", lambda x: x.round(decimals=2), f64([1.2345, -0.125]),
+             f64([1.23, -0.12]), f64([0, 0])),
+        case("trunc-(3,)", lambda x: x.trunc(), f32([1.7, -1.7, 0]), f32([1, -1, 0]),
+             f32([0, 0, 0])),
+        # PyTorch: the sign of NaN is 0
+        case("sign-(4,)", lambda x: x.sign(), f32([-3, 0, 2, nan]), f32([-1, 0, 1, 0]),
+             f32([0, 0, 0, 0])),
+        case("sign-int64", lambda x: x.sign(), i64([-3, 0, 5]), i64([-1, 0, 1]), NO_GRAD),
+        case("floor-int64-unchanged", lambda x: x.floor(), i64([-3, 5]), i64([-3, 5]), NO_GRAD),
+        case("frac-(3,)", lambda x: x.frac(), f32([1.5, -1.25, 3]), f32([0.5, -0.25, 0]),
+             f32([1, 1, 1])),
+        # 5.5 = 2 * 2 + 1.5 ;  -5.5 = 2 * -3 + 0.5 ;  5.5 = -2 * -3 - 0.5
+        case("remainder-signs", lambda x, y: x % y, (f32([5.5, -5.5, 5.5]), f32([2, 2, -2])),
+             f32([1.5, 0.5, -0.5]), (f32([1, 1, 1]), f32([-2, 3, 3]))),
+        case("remainder-broadcast-scalar-tensor", lambda x, y: x.remainder(y),
+             (f32([[5.5, -5.5]]), f32(2)), f32([[1.5, 0.5]]), (f32([[1, 1]]), f32(-2 + 3))),
+        case("remainder-int64", lambda x, y: x % y, (i64([5, -5, 5]), i64([3, 3, -3])),
+             i64([2, 1, -1]), NO_GRAD),
+        case("remainder-number", lambda x: x % 3, f32([7, -1]), f32([1, 2]), f32([1, 1])),
+        # floor division computed exactly, as Python's: 1 // 0.1 is 9 (floor(1 / 0.1) is 10)
+        # (PyTorch's // has no backward at all; its div(rounding_mode="floor") is the same
+        # math with these zero slopes)
+        case("floordiv-exact", lambda x, y: x // y, (f64([1, 7, -7]), f64([0.1, 2, 2])),
+             f64([9, 3, -4]), (f64([0, 0, 0]), f64([0, 0, 0])),
+             torch_fn=lambda x, y: x.div(y, rounding_mode="floor")),
+        case("floordiv-int64", lambda x, y: x // y, (i64([7, -7]), i64([2, 2])), i64([3, -4]),
+             NO_GRAD),
+        case("div-trunc", lambda x, y: x.div(y, rounding_mode="trunc"),
+             (f32([7, -7, 7.5]), f32([2, 2, -2])), f32([3, -3, -3]),
+             (f32([0, 0, 0]), f32([0, 0, 0]))),
+        case("div-trunc-int64", lambda x, y: x.div(y, rounding_mode="trunc"),
+             (i64([7, -7]), i64([2, 2])), i64([3, -3]), NO_GRAD),
+        case("div-floor-int64", lambda x, y: x.div(y, rounding_mode="floor"),
+             (i64([7, -7]), i64([2, 2])), i64([3, -4]), NO_GRAD),
+        case("div-none-int64-gives-float32", lambda x, y: x.div(y), (i64([7]), i64([2])),
+             f32([3.5]), NO_GRAD),
+        case("add-alpha", lambda x, y: x.add(y, alpha=3), (f32([1, 2]), f32([10, 20])),
+             f32([31, 62]), (f32([1, 1]), f32([3, 3]))),
+        case("sub-alpha", lambda x, y: x.sub(y, alpha=0.5), (f32([1, 2]), f32([10, 20])),
+             f32([-4, -8]), (f32([1, 1]), f32([-0.5, -0.5]))),
+        case("masked_fill", lambda x: x.masked_fill(x > 0, -1.0), f32([[2, -3], [0, 5]]),
+             f32([[-1, -3], [0, -1]]), f32([[0, 1], [1, 0]])),
+        case("masked_fill-int-keeps-dtype", lambda x: x.masked_fill(x > 0, 7.9),
+             i64([3, -1]), i64([7, -1]), NO_GRAD),
+        case("masked_fill-broadcast-mask",
+             lambda x: x.masked_fill(lib(x).tensor(b([True, False])), 0.0),
+             f32([[1, 2], [3, 4]]), f32([[0, 2], [0, 4]]), f32([[0, 1], [0, 1]])),
+        case("atan2-quadrants", lambda y, x: y.atan2(x), (f64([1, 1, -1, 0]), f64([1, -1, -1, 2])),
+             f64([np.pi / 4, 3 * np.pi / 4, -3 * np.pi / 4, 0]),
+             # dz/dy = x / r^2, dz/dx = -y / r^2
+             (f64([0.5, -0.5, -0.5, 0.5]), f64([-0.5, -0.5, 0.5, 0]))),
+        case("copysign", lambda x, y: x.copysign(y), (f32([2, -3, 0]), f32([-1, -2, 1])),
+             f32([-2, -3, 0]), (f32([-1, 1, 0]), f32([0, 0, 0]))),
+        case("eq-method", lambda x: x.eq(0.5), f32(u), b([False, False, True, False]), NO_GRAD),
+        case("ge-method-broadcast", lambda x, y: x.ge(y), (f32([[1], [2]]), f32([1, 2, 3])),
+             b([[True, False, False], [True, True, False]]), NO_GRAD),
+        case("any-dim1", lambda x: x.any(1), b([[True, False], [False, False]]), b([True, False]),
+             NO_GRAD),
+        case("all-dim0-keepdim", lambda x: x.all(0, keepdim=True), f32([[1, 0], [2, 3]]),
+             b([[True, False]]), NO_GRAD),
+        case("and-bool", lambda x, y: x & y, (b([True, True, False]), b([True, False, False])),
+             b([True, False, False]), NO_GRAD),
+        case("xor-int", lambda x: x ^ 3, i64([6, 1]), i64([5, 2]), NO_GRAD),
+        case("invert-int", lambda x: ~x, i64([0, 5]), i64([-1, -6]), NO_GRAD),
+        case("isclose", lambda x, y: x.isclose(y), (f32([1, 1, nan]), f32([1 + 1e-6, 1.1, nan])),
+             b([True, False, False]), NO_GRAD),
+        case("expand-(2,1)-to-(2,3)", lambda x: x.expand(2, 3), f32([[1], [2]]),
+             f32([[1, 1, 1], [2, 2, 2]]), f32([[6], [15]]), weights=f32([[1, 2, 3], [4, 5, 6]])),
+        case("repeat-(2,)-by-(2,2)", lambda x: x.repeat(2, 2), f32([1, 2]),
+             f32([[1, 2, 1, 2], [1, 2, 1, 2]]), f32([1 + 3 + 5 + 7, 2 + 4 + 6 + 8]),
+             weights=f32([[1, 2, 3, 4], [5, 6, 7, 8]])),
+        case("flip-dim0", lambda x: x.flip(0), f32([1, 2, 3]), f32([3, 2, 1]), f32([3, 2, 1]),
+             weights=f32([1, 2, 3])),
+        case("roll-1", lambda x: x.roll(1), f32([1, 2, 3]), f32([3, 1, 2]), f32([2, 3, 1]),
+             weights=f32([1, 2, 3])),
+    ]
+
 CASES = UNARY + SOFTMAX + REDUCTIONS + SHAPES + GETITEM + CLAMP + BINARY + POW + ARITHMETIC \
-    + COMPARISONS + INPLACE + RECORDED
+    + COMPARISONS + INPLACE + RECORDED + TORCH_SURFACE
 
 # tinygrad_edu's known departures from PyTorch: each case stays in the table, expected to fail
 # until the engine is fixed (strict: a fix makes the mark fail, so it must be removed then)

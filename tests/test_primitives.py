@@ -55,6 +55,17 @@ def _assigned(t, index, value):
     return t
 
 
+def off_grid(*shape):
+    # k + f with f in [0.1, 0.4] or [0.6, 0.9]: at least 0.1 from every integer and half-integer,
+    # where floor, ceil, trunc and round jump
+    f = _rng.uniform(0.1, 0.4, shape) + 0.5 * _rng.integers(0, 2, shape)
+    return _rng.integers(-3, 3, shape) + f
+
+
+_divisors_4 = _rng.uniform(0.5, 2.0, 4) * np.array([1.0, -1.0, 1.0, -1.0])
+_dividends_3x4 = off_grid(3, 4) * _divisors_4   # x / y at least 0.1 from an integer
+
+
 PRIMITIVE_CASES = [
     case("Add", ops.Add, lambda x, y: x + y, normal(3, 4), normal(3, 4)),
     case("Add-(3,1)+(4,)", ops.Add, lambda x, y: x + y, normal(3, 1), normal(4)),
@@ -80,6 +91,32 @@ PRIMITIVE_CASES = [
     case("Where", ops.Where, lambda x, y: tg.where(_mask_3x4, x, y), normal(3, 4), normal(3, 4)),
     case("Where-(3,1)-(4,)-(3,4)", ops.Where, lambda x, y: tg.where(_mask_3x1, x, y),
          normal(4), normal(3, 4)),
+    case("Remainder", ops.Remainder, lambda x, y: x % y, _dividends_3x4,
+         np.broadcast_to(_divisors_4, (3, 4)).copy()),
+    case("Remainder-(3,4)%(4,)", ops.Remainder, lambda x, y: x % y, _dividends_3x4,
+         _divisors_4),
+    case("Remainder-(4,)%(3,1)", ops.Remainder, lambda x, y: x % y, _dividends_3x4[0],
+         _rng.uniform(5.0, 6.0, (3, 1))),
+    case("Atan2", ops.Atan2, lambda y, x: y.atan2(x), normal(3, 4), away_from_zero(3, 4)),
+    case("Atan2-(3,1)-(4,)", ops.Atan2, lambda y, x: y.atan2(x), away_from_zero(3, 1),
+         normal(4)),
+    case("Copysign", ops.Copysign, lambda x, y: x.copysign(y), away_from_zero(3, 4),
+         away_from_zero(3, 4)),
+    case("Copysign-(3,4)-(4,)", ops.Copysign, lambda x, y: x.copysign(y), away_from_zero(3, 4),
+         away_from_zero(4)),
+    case("Floor", ops.Floor, lambda x: x.floor(), off_grid(3, 4)),
+    case("Floor-times-x", ops.Floor, lambda x: x.floor() * x, off_grid(3, 4)),
+    case("Ceil", ops.Ceil, lambda x: x.ceil() * x, off_grid(3, 4)),
+    case("Round", ops.Round, lambda x: x.round() * x, off_grid(3, 4)),
+    case("Round-decimals", ops.Round, lambda x: x.round(1) * x, off_grid(3, 4) / 10),
+    case("Trunc", ops.Trunc, lambda x: x.trunc() * x, off_grid(3, 4)),
+    case("Sign", ops.Sign, lambda x: x.sign() * x, away_from_zero(3, 4)),
+    case("FloorDivide", ops.FloorDivide, lambda x, y: (x // y) * x * y, _dividends_3x4,
+         np.broadcast_to(_divisors_4, (3, 4)).copy()),
+    case("FloorDivide-(3,4)-(4,)", ops.FloorDivide, lambda x, y: (x // y) * x * y,
+         _dividends_3x4, _divisors_4),
+    case("TruncDivide-(3,4)-(4,)", ops.TruncDivide,
+         lambda x, y: x.div(y, rounding_mode="trunc") * x * y, _dividends_3x4, _divisors_4),
     case("Neg", ops.Neg, lambda x: -x, normal(3, 4)),
     case("Exp", ops.Exp, lambda x: x.exp(), normal(3, 4)),
     case("Log", ops.Log, lambda x: x.log(), positive(3, 4)),

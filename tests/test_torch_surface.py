@@ -208,3 +208,175 @@ def test_from_numpy_shares_memory():
     t = torch.from_numpy(a)
     a[0] = 5.0
     assert t.dtype == np.float64 and t.numpy()[0] == 5.0
+
+
+# ----- 2. comparisons, logic, rounding and arithmetic names ---------------------------------
+
+def test_comparison_methods_and_functions_give_bool_tensors():
+    x, y = Tensor([1.0, 2.0, 3.0]), Tensor([3.0, 2.0, 1.0])
+    for name, want in [("eq", [0, 1, 0]), ("ne", [1, 0, 1]), ("lt", [1, 0, 0]),
+                       ("le", [1, 1, 0]), ("gt", [0, 0, 1]), ("ge", [0, 1, 1])]:
+        for out in (getattr(x, name)(y), getattr(torch, name)(x, y)):
+            assert out.dtype == np.bool_ and not out.requires_grad
+            np.testing.assert_array_equal(out.numpy(), np.array(want, dtype=bool))
+    assert torch.greater(x, 2).numpy().tolist() == [False, False, True]
+
+
+def test_any_and_all_along_a_dim():
+    x = Tensor([[0, 1, 0], [0, 0, 0]])
+    assert x.any().item() is True and x.all().item() is False
+    np.testing.assert_array_equal(x.any(1).numpy(), [True, False])
+    np.testing.assert_array_equal(x.any(dim=0, keepdim=True).numpy(), [[False, True, False]])
+    assert x.any(dim=0, keepdim=True).shape == (1, 3)
+    np.testing.assert_array_equal(torch.all(Tensor([[1, 2], [0, 3]]), 1).numpy(), [True, False])
+
+
+def test_nan_inf_checks_and_closeness():
+    x = Tensor([1.0, float("nan"), float("inf"), -float("inf")])
+    np.testing.assert_array_equal(torch.isnan(x).numpy(), [False, True, False, False])
+    np.testing.assert_array_equal(x.isinf().numpy(), [False, False, True, True])
+    np.testing.assert_array_equal(x.isfinite().numpy(), [True, False, False, False])
+    a, b = Tensor([1.0, 100.0]), Tensor([1.0 + 1e-9, 100.001])
+    # |a - b| <= 1e-8 + 1e-5 |b|: 1e-9 yes; 1e-3 > 1e-8 + 1.00001e-3? no: 1e-3 <= 1.00001e-3
+    np.testing.assert_array_equal(torch.isclose(a, b).numpy(), [True, True])
+    assert torch.allclose(a, b) is True
+    assert torch.allclose(a, Tensor([1.0, 100.01])) is False
+    assert torch.equal(Tensor([1, 2]), Tensor([1, 2])) is True
+    assert torch.equal(Tensor([1, 2]), Tensor([[1, 2]])) is False
+
+
+def test_masked_fill_and_its_in_place_form():
+    x = leaf([[1.0, -2.0], [3.0, -4.0]])
+    y = x.masked_fill(x < 0, 0.0)
+    np.testing.assert_array_equal(y.numpy(), [[1, 0], [3, 0]])
+    (y * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2, 0], [2, 0]])
+    z = Tensor([1.0, -1.0])
+    assert z.masked_fill_(z < 0, 5.0) is z
+    np.testing.assert_array_equal(z.numpy(), [1, 5])
+    scores = torch.zeros(2, 3).masked_fill(Tensor([[False, True, True]]), float("-inf"))
+    np.testing.assert_array_equal(scores.softmax(-1).numpy()[0], [1, 0, 0])
+
+
+def test_masked_fill_errors_name_the_problem():
+    with pytest.raises(TypeError, match="masked_fill: the mask must be boolean, got int64"):
+        torch.ones(2).masked_fill(Tensor([1, 0]), 0.0)
+    with pytest.raises(ValueError, match=r"masked_fill: the mask of shape \(3,\) does not"):
+        torch.ones(2).masked_fill(Tensor([True, False, True]), 0.0)
+    with pytest.raises(ValueError, match="masked_fill: takes one value"):
+        torch.ones(2).masked_fill(Tensor([True, False]), Tensor([1.0, 2.0]))
+
+
+def test_where_with_the_condition_alone_gives_indices():
+    rows, cols = torch.where(Tensor([[True, False], [False, True]]))
+    assert rows.dtype == np.int64
+    np.testing.assert_array_equal(rows.numpy(), [0, 1])
+    np.testing.assert_array_equal(cols.numpy(), [0, 1])
+    np.testing.assert_array_equal(Tensor([0, 3, 0, 4]).nonzero().numpy(), [[1], [3]])
+    assert Tensor([[0, 1], [2, 0]]).nonzero().shape == (2, 2)
+    assert len(Tensor([[0, 1], [2, 0]]).nonzero(as_tuple=True)) == 2
+
+
+def test_rounding_functions_have_zero_gradient_and_frac_has_one():
+    for name in ["floor", "ceil", "round", "trunc", "sign"]:
+        g = grad_of(getattr(torch, name), [0.3, -1.7, 2.5])
+        np.testing.assert_array_equal(g, [0, 0, 0])
+    np.testing.assert_array_equal(grad_of(torch.frac, [0.3, -1.7]), [1, 1])
+    np.testing.assert_array_equal(torch.round(Tensor([1.2345, 2.5]), decimals=2).numpy(),
+                                  np.array([1.23, 2.5], dtype=np.float32))
+    assert torch.sign(Tensor([True, False])).dtype == np.bool_
+
+
+def test_bitwise_operators_on_bool_and_int_tensors():
+    a, b = Tensor([True, True, False]), Tensor([True, False, False])
+    np.testing.assert_array_equal((a & b).numpy(), [True, False, False])
+    np.testing.assert_array_equal((a | b).numpy(), [True, True, False])
+    np.testing.assert_array_equal((a ^ b).numpy(), [False, True, False])
+    np.testing.assert_array_equal((~a).numpy(), [False, False, True])
+    np.testing.assert_array_equal((True & b).numpy(), [True, False, False])
+    np.testing.assert_array_equal((Tensor([6]) | 1).numpy(), [7])
+    x = Tensor([1.0, -2.0, 3.0])
+    np.testing.assert_array_equal(((x > 0) & (x < 2)).numpy(), [True, False, False])
+    np.testing.assert_array_equal(torch.logical_and(x, Tensor([0, 1, 1])).numpy(),
+                                  [False, True, True])
+    np.testing.assert_array_equal(torch.logical_not(Tensor([0.0, 2.0])).numpy(), [True, False])
+
+
+def test_bitwise_operators_on_floats_say_what_to_do():
+    with pytest.raises(TypeError, match=r"&: needs integer or boolean tensors, got float32"):
+        torch.ones(2) & torch.ones(2)
+    with pytest.raises(TypeError, match=r"~: needs an integer or boolean tensor.*~\(x > 0\)"):
+        ~torch.ones(2)
+    with pytest.raises(ValueError, match=r"\|: shapes \(2,\) and \(3,\) do not broadcast"):
+        Tensor([True, False]) | Tensor([True, False, True])
+
+
+def test_modulo_and_floor_division_follow_python():
+    x = Tensor([5.5, -5.5, 5.5])
+    y = Tensor([2.0, 2.0, -2.0])
+    np.testing.assert_allclose((x % y).numpy(), [1.5, 0.5, -0.5])
+    np.testing.assert_array_equal((x // y).numpy(), [2, -3, -3])
+    np.testing.assert_array_equal((7 // Tensor([2, -2])).numpy(), [3, -4])
+    np.testing.assert_array_equal((7 % Tensor([2, -2])).numpy(), [1, -1])
+    assert (Tensor([7]) // 2).dtype == np.int64 and (Tensor([7]) // 2.0).dtype == np.float32
+    np.testing.assert_array_equal(torch.remainder(Tensor([-1]), 3).numpy(), [2])
+
+
+def test_integer_division_by_zero_raises_float_division_gives_inf():
+    for fn in (lambda: Tensor([5]) // 0, lambda: Tensor([5]) % Tensor([0]),
+               lambda: Tensor([5]).div(0, rounding_mode="trunc")):
+        with pytest.raises(ValueError, match="integer division by zero"):
+            fn()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.testing.assert_array_equal((Tensor([5.0, -5.0]) // 0).numpy(), [np.inf, -np.inf])
+
+
+def test_div_rounding_modes():
+    x, y = Tensor([7.0, -7.0]), Tensor([2.0, 2.0])
+    np.testing.assert_array_equal(x.div(y).numpy(), [3.5, -3.5])
+    np.testing.assert_array_equal(torch.div(x, y, rounding_mode="trunc").numpy(), [3, -3])
+    np.testing.assert_array_equal(x.divide(y, rounding_mode="floor").numpy(), [3, -4])
+    with pytest.raises(ValueError, match="div: rounding_mode must be None, 'trunc' or 'floor'"):
+        x.div(y, rounding_mode="round")
+
+
+def test_arithmetic_functions_and_methods():
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 5.0])
+    out = torch.add(x, y, alpha=2) + torch.sub(x, y) + torch.mul(x, y) + torch.div(y, x)
+    # 1 + 6 + (1 - 3) + 3 + 3 = 11 ;  2 + 10 + (2 - 5) + 10 + 2.5 = 21.5
+    np.testing.assert_allclose(out.numpy(), [11, 21.5])
+    out.sum().backward()
+    # d/dx: 1 + 1 + y - y / x^2 ;  d/dy: 2 - 1 + x + 1 / x
+    np.testing.assert_allclose(x.grad.numpy(), [2 + 3 - 3, 2 + 5 - 5 / 4])
+    np.testing.assert_allclose(y.grad.numpy(), [1 + 1 + 1, 1 + 2 + 0.5])
+    np.testing.assert_array_equal(torch.neg(Tensor([1, -2])).numpy(), [-1, 2])
+    np.testing.assert_array_equal(torch.pow(2, Tensor([1.0, 3.0])).numpy(), [2, 8])
+    np.testing.assert_array_equal(torch.pow(Tensor([2.0]), 3).numpy(), [8])
+    np.testing.assert_allclose(torch.rsqrt(Tensor([4.0])).numpy(), [0.5])
+    assert torch.reciprocal(Tensor([4])).dtype == np.float32
+
+
+def test_shape_functions_in_module_form():
+    x = torch.randn(2, 3, 4)
+    assert torch.reshape(x, (6, 4)).shape == (6, 4)
+    assert torch.flatten(x, 1).shape == (2, 12)
+    assert torch.transpose(x, 0, 2).shape == (4, 3, 2)
+    assert torch.permute(x, (2, 0, 1)).shape == (4, 2, 3)
+    assert torch.squeeze(torch.unsqueeze(x, 0)).shape == (2, 3, 4)
+    assert torch.t(torch.ones(2, 3)).shape == (3, 2)
+    assert torch.mm(torch.ones(2, 3), torch.ones(3, 4)).shape == (2, 4)
+    assert torch.bmm(torch.ones(5, 2, 3), torch.ones(5, 3, 4)).shape == (5, 2, 4)
+    assert torch.numel(x) == 24
+    with pytest.raises(ValueError, match=r"bmm: needs two 3-D tensors .* \(2, 3\) and"):
+        torch.bmm(torch.ones(2, 3), torch.ones(3, 4))
+
+
+def test_atan2_and_copysign():
+    y, x = leaf([1.0, -1.0]), leaf([-1.0, -1.0])
+    out = torch.atan2(y, x)
+    np.testing.assert_allclose(out.numpy(), [3 * np.pi / 4, -3 * np.pi / 4])
+    out.sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [-0.5, -0.5])   # x / (x^2 + y^2)
+    np.testing.assert_allclose(x.grad.numpy(), [-0.5, 0.5])    # -y / (x^2 + y^2)
+    np.testing.assert_array_equal(torch.copysign(Tensor([1.0, 2.0]), -0.0).numpy(), [-1, -2])
+    assert torch.copysign(Tensor([1, 2]), Tensor([-1, 1])).dtype == np.float32

@@ -19,8 +19,14 @@ from .functions import (
     stack, sum, tanh, tensor, zeros, zeros_like,
 )
 from .functions import (  # PyTorch's surface (issue 14)
-    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, flip,
-    roll,
+    BoolTensor, ByteTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, add,
+    all, allclose, any, arctan2, argmin, atan2, bitwise_and, bitwise_not, bitwise_or,
+    bitwise_xor, bmm, ceil, copysign, count_nonzero, div, divide, eq, equal, fix, flatten, flip,
+    floor, floor_divide, frac, ge, greater, greater_equal, gt, isclose, isfinite, isinf, isnan,
+    le, less, less_equal, logical_and, logical_not, logical_or, logical_xor, lt, masked_fill, mm,
+    mul, multiply, ne, neg, negative, nonzero, not_equal, numel, permute, pow, reciprocal,
+    remainder, reshape, roll, round, rsqrt, sign, square, squeeze, sub, subtract, t, transpose,
+    true_divide, trunc, unsqueeze,
 )
 from .devices import backends, cuda, device
 from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8

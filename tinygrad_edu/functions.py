@@ -4,6 +4,8 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 ``import tinygrad_edu as torch``. Anything array-like is accepted where a tensor is expected.
 """
 
+import builtins   # this module defines all, any, round, sum, max, ... as PyTorch's
+
 import numpy as np
 
 from .checks import pick_axis
@@ -173,7 +175,7 @@ def _legacy_type(dtype, name):
     def make(*args):
         if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
             return Tensor(args[0], dtype=dtype)
-        if not all(isinstance(n, (int, np.integer)) and not isinstance(n, np.bool_)
+        if not builtins.all(isinstance(n, (int, np.integer)) and not isinstance(n, np.bool_)
                    and n is not True and n is not False and n >= 0 for n in args):
             raise TypeError(f"{name}: takes values (one list or array) or a shape (ints), "
                             f"got {args!r}")
@@ -201,3 +203,262 @@ def flip(x, dims):
 def roll(x, shifts, dims=None):
     """``x`` shifted by ``shifts`` along ``dims``, wrapping around (``torch.roll``)."""
     return _t(x).roll(shifts, dims)
+
+
+# ----- comparisons and logic (bool tensors, no gradient) ----------------------------------
+
+def eq(x, other):
+    return _t(x).eq(other)
+
+
+def ne(x, other):
+    return _t(x).ne(other)
+
+
+def lt(x, other):
+    return _t(x).lt(other)
+
+
+def le(x, other):
+    return _t(x).le(other)
+
+
+def gt(x, other):
+    return _t(x).gt(other)
+
+
+def ge(x, other):
+    return _t(x).ge(other)
+
+
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def isnan(x):
+    return _t(x).isnan()
+
+
+def isinf(x):
+    return _t(x).isinf()
+
+
+def isfinite(x):
+    return _t(x).isfinite()
+
+
+def isclose(x, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True where |x - other| <= atol + rtol * |other| (a bool tensor)."""
+    return _t(x).isclose(other, rtol, atol, equal_nan)
+
+
+def allclose(x, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True (a Python bool) if ``isclose`` holds everywhere."""
+    return _t(x).allclose(other, rtol, atol, equal_nan)
+
+
+def equal(x, other):
+    """True (a Python bool) if both have the same shape and values."""
+    return _t(x).equal(other)
+
+
+def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    return _t(x).any(dim, keepdim)
+
+
+def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    return _t(x).all(dim, keepdim)
+
+
+def logical_and(x, other):
+    return _t(x).logical_and(other)
+
+
+def logical_or(x, other):
+    return _t(x).logical_or(other)
+
+
+def logical_xor(x, other):
+    return _t(x).logical_xor(other)
+
+
+def logical_not(x):
+    return _t(x).logical_not()
+
+
+def bitwise_and(x, other):
+    return _t(x).bitwise_and(other)
+
+
+def bitwise_or(x, other):
+    return _t(x).bitwise_or(other)
+
+
+def bitwise_xor(x, other):
+    return _t(x).bitwise_xor(other)
+
+
+def bitwise_not(x):
+    return _t(x).bitwise_not()
+
+
+def masked_fill(x, mask, value):
+    return _t(x).masked_fill(mask, value)
+
+
+def nonzero(x, as_tuple=False):
+    return _t(x).nonzero(as_tuple=as_tuple)
+
+
+def count_nonzero(x, dim=None):
+    return _t(x).count_nonzero(dim)
+
+
+# ----- arithmetic ---------------------------------------------------------------------------
+
+def add(x, other, *, alpha=1):
+    """x + alpha * other (``torch.add``)."""
+    return _t(x).add(other, alpha=alpha)
+
+
+def sub(x, other, *, alpha=1):
+    """x - alpha * other (``torch.sub``)."""
+    return _t(x).sub(other, alpha=alpha)
+
+
+subtract = sub
+
+
+def mul(x, other):
+    return _t(x) * other
+
+
+multiply = mul
+
+
+def div(x, other, *, rounding_mode=None):
+    """x / other, or rounded with ``rounding_mode="trunc"`` / ``"floor"`` (``torch.div``)."""
+    return _t(x).div(other, rounding_mode=rounding_mode)
+
+
+divide = true_divide = div
+
+
+def floor_divide(x, other):
+    return _t(x).floor_divide(other)
+
+
+def remainder(x, other):
+    """x mod other with the sign of ``other`` (Python's ``%``)."""
+    return _t(x).remainder(other)
+
+
+def neg(x):
+    return -_t(x)
+
+
+negative = neg
+
+
+def pow(x, exponent):  # noqa: A001 - PyTorch's name
+    """x ** exponent; ``x`` may be a number (``torch.pow(2, t)``)."""
+    if not isinstance(x, Tensor) and isinstance(exponent, Tensor):
+        return exponent.__rpow__(x)
+    return _t(x) ** exponent
+
+
+def square(x):
+    return _t(x).square()
+
+
+def reciprocal(x):
+    return _t(x).reciprocal()
+
+
+def rsqrt(x):
+    return _t(x).rsqrt()
+
+
+def sign(x):
+    return _t(x).sign()
+
+
+def floor(x):
+    return _t(x).floor()
+
+
+def ceil(x):
+    return _t(x).ceil()
+
+
+def round(x, decimals=0):  # noqa: A001 - PyTorch's name
+    return _t(x).round(decimals)
+
+
+def trunc(x):
+    return _t(x).trunc()
+
+
+fix = trunc
+
+
+def frac(x):
+    return _t(x).frac()
+
+
+def atan2(x, other):
+    return _t(x).atan2(other)
+
+
+arctan2 = atan2
+
+
+def copysign(x, other):
+    return _t(x).copysign(other)
+
+
+def mm(x, other):
+    """Matrix product of two matrices (``torch.mm``)."""
+    return _t(x).mm(other)
+
+
+def bmm(x, other):
+    """Batched matrix product: (b, n, k) @ (b, k, m) -> (b, n, m) (``torch.bmm``)."""
+    return _t(x).bmm(other)
+
+
+# ----- shapes -------------------------------------------------------------------------------
+
+def reshape(x, shape):
+    return _t(x).reshape(shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return _t(x).flatten(start_dim, end_dim)
+
+
+def transpose(x, dim0, dim1):
+    return _t(x).transpose(dim0, dim1)
+
+
+def permute(x, dims):
+    return _t(x).permute(dims)
+
+
+def squeeze(x, dim=None):
+    return _t(x).squeeze(dim)
+
+
+def unsqueeze(x, dim):
+    return _t(x).unsqueeze(dim)
+
+
+def t(x):
+    return _t(x).t()
+
+
+def numel(x):
+    return _t(x).numel()
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _t(x).argmin(axis=pick_axis(None, dim), keepdims=keepdim)

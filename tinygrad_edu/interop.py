@@ -67,6 +67,9 @@ DIFFERENTIABLE_UFUNCS = {
     np.cos: lambda x: x.cos(),
     np.tan: lambda x: x.sin() / x.cos(),
     np.tanh: lambda x: x.tanh(),
+    np.remainder: lambda x, y: x % y,
+    np.arctan2: lambda y, x: y.atan2(x),
+    np.copysign: lambda x, y: x.copysign(y),
 }
 
 # ufuncs whose result is piecewise constant (or boolean): computed on the values, no gradient
@@ -74,6 +77,7 @@ CONSTANT_UFUNCS = (
     np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
     np.isnan, np.isinf, np.isfinite, np.sign, np.floor, np.ceil, np.rint, np.trunc,
+    np.floor_divide, np.signbit,
 )
 
 

@@ -255,6 +255,152 @@ class Where(Primitive):
         return None, grad_x, grad_y
 
 
+class Remainder(Primitive):
+    """z = x mod y, with the sign of y (Python's ``%``, PyTorch's ``remainder``), broadcasting."""
+
+    __slots__ = ("x", "y")
+
+    def forward(self, x, y):
+        self.x, self.y = x, y
+        return np.remainder(x, y)
+
+    def backward(self, grad):
+        x, y = self.x, self.y
+        need_x, need_y = self.needs_grad
+        # z = x - y * floor(x / y), and floor(x / y) is flat between its jumps:
+        # dz/dx = 1 ;  dz/dy = -floor(x / y)
+        return (unbroadcast(grad, x.shape) if need_x else None,
+                unbroadcast(-grad * np.floor_divide(x, y), y.shape) if need_y else None)
+
+
+class Atan2(Primitive):
+    """z = atan2(y, x): the angle of the point (x, y), in (-pi, pi], broadcasting.
+
+    Inputs in PyTorch's order: ``atan2(input, other)`` is atan2(y=input, x=other).
+    """
+
+    __slots__ = ("y", "x")
+
+    def forward(self, y, x):
+        self.y, self.x = y, x
+        return np.arctan2(y, x)
+
+    def backward(self, grad):
+        y, x = self.y, self.x
+        need_y, need_x = self.needs_grad
+        # dz/dy = x / (x^2 + y^2) ;  dz/dx = -y / (x^2 + y^2)
+        r2 = x * x + y * y
+        return (unbroadcast(grad * x / r2, y.shape) if need_y else None,
+                unbroadcast(-grad * y / r2, x.shape) if need_x else None)
+
+
+class Copysign(Primitive):
+    """z = |x| with the sign of y (its sign bit: -0.0 counts as negative), broadcasting."""
+
+    __slots__ = ("x_shape", "y_shape", "slope")
+
+    def forward(self, x, y):
+        self.x_shape, self.y_shape = x.shape, y.shape
+        out = np.copysign(x, y)
+        # +1 where x kept its sign, -1 where it flipped, 0 at x = 0 (as d|x|/dx, PyTorch)
+        self.slope = np.sign(x) * np.sign(out)
+        return out
+
+    def backward(self, grad):
+        # dz/dx = slope ;  dz/dy = 0: only y's sign matters, and it is flat
+        grad_x = unbroadcast(grad * self.slope, self.x_shape)
+        return grad_x, np.zeros(self.y_shape, dtype=grad_x.dtype)
+
+
+# ----- step functions: flat between jumps, so their derivative is 0 -------------------------
+
+class StepFunction(Primitive):
+    """Base of the piecewise-constant ops (floor, ceil, round, trunc, sign, floor division).
+
+    Their value jumps but is flat in between, so dz/dx = 0 wherever it is defined, and, as in
+    PyTorch, 0 at the jumps too. Each subclass only has a forward.
+    """
+
+    __slots__ = ("shapes",)
+
+    def backward(self, grad):
+        # dz/dx = 0 for every input: zeros in each input's shape (not grad * 0, which
+        # would turn an infinite grad into NaN)
+        return tuple(np.zeros(shape, dtype=grad.dtype) for shape in self.shapes)
+
+
+class Floor(StepFunction):
+    """z = floor(x), the largest integer <= x."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        self.shapes = (x.shape,)
+        return np.floor(x)
+
+
+class Ceil(StepFunction):
+    """z = ceil(x), the smallest integer >= x."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        self.shapes = (x.shape,)
+        return np.ceil(x)
+
+
+class Round(StepFunction):
+    """z = x rounded to ``decimals`` places, halves to even (2.5 -> 2), as numpy and PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, x, decimals=0):
+        self.shapes = (x.shape,)
+        return np.round(x, decimals)
+
+
+class Trunc(StepFunction):
+    """z = x with its fractional part dropped (rounded toward 0)."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        self.shapes = (x.shape,)
+        return np.trunc(x)
+
+
+class Sign(StepFunction):
+    """z = -1, 0 or 1 as x is negative, zero or positive; 0 for NaN, as in PyTorch."""
+
+    __slots__ = ()
+
+    def forward(self, x):
+        self.shapes = (x.shape,)
+        return np.where(np.isnan(x), np.zeros((), x.dtype), np.sign(x))
+
+
+class FloorDivide(StepFunction):
+    """z = floor(x / y), computed exactly as Python's ``//`` (1 // 0.1 is 9), broadcasting."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        self.shapes = (x.shape, y.shape)
+        return np.floor_divide(x, y)
+
+
+class TruncDivide(StepFunction):
+    """z = x / y rounded toward 0 (C's integer division), broadcasting."""
+
+    __slots__ = ()
+
+    def forward(self, x, y):
+        self.shapes = (x.shape, y.shape)
+        if x.dtype.kind == "f":
+            return np.trunc(x / y)
+        return np.sign(x) * np.sign(y) * (np.abs(x) // np.abs(y))   # integers stay integers
+
+
 # ----- elementwise unary ops --------------------------------------------------------------
 
 class Neg(Primitive):
@@ -768,7 +914,8 @@ class Cat(Primitive):
 
 
 PRIMITIVES = (
-    Add, Sub, Mul, Div, Pow, Maximum, Where,
+    Add, Sub, Mul, Div, Pow, Maximum, Where, Remainder, Atan2, Copysign,
+    Floor, Ceil, Round, Trunc, Sign, FloorDivide, TruncDivide,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
     Sum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,

@@ -534,6 +534,280 @@ class Tensor(TensorBase):
             return True
         return self._compare(np.not_equal, other)
 
+    # PyTorch's names for the comparisons: bool tensors, no gradient
+    def eq(self, other):
+        return self._compare(np.equal, other)
+
+    def ne(self, other):
+        return self._compare(np.not_equal, other)
+
+    def lt(self, other):
+        return self._compare(np.less, other)
+
+    def le(self, other):
+        return self._compare(np.less_equal, other)
+
+    def gt(self, other):
+        return self._compare(np.greater, other)
+
+    def ge(self, other):
+        return self._compare(np.greater_equal, other)
+
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def isnan(self):
+        """True where the value is NaN (a bool tensor)."""
+        return TensorBase._wrap(np.isnan(self._data))
+
+    def isinf(self):
+        """True where the value is +inf or -inf."""
+        return TensorBase._wrap(np.isinf(self._data))
+
+    def isfinite(self):
+        """True where the value is neither NaN nor infinite."""
+        return TensorBase._wrap(np.isfinite(self._data))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True where |self - other| <= atol + rtol * |other|, elementwise (PyTorch's defaults)."""
+        x, y = _promote(self, self._operand(other))
+        return TensorBase._wrap(np.isclose(x._data, y._data, rtol, atol, equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """True (a Python bool) if ``isclose`` holds everywhere."""
+        return bool(self.isclose(other, rtol, atol, equal_nan)._data.all())
+
+    def equal(self, other):
+        """True (a Python bool) if ``other`` has the same shape and the same values."""
+        other = self._operand(other)
+        return self.shape == other.shape and bool((self._data == other._data).all())
+
+    def _bitwise(self, ufunc, other, name):
+        # &, |, ^ on integer or boolean tensors (logical for booleans), as PyTorch; no gradient
+        other = self._operand(other)
+        if self._data.dtype.kind not in "biu" or other._data.dtype.kind not in "biu":
+            raise TypeError(f"{name}: needs integer or boolean tensors, got {self.dtype} and "
+                            f"{other.dtype}; to combine conditions compare first and wrap each "
+                            "in brackets: (x > 0) & (x < 1)")
+        x, y = _promote(self, other)
+        try:
+            return TensorBase._wrap(ufunc(x._data, y._data))
+        except ValueError:
+            raise ValueError(autograd.no_broadcast(name, f"{self.shape} and {other.shape}")) \
+                from None
+
+    def __and__(self, other):
+        return self._bitwise(np.bitwise_and, other, "&")
+
+    def __rand__(self, other):
+        return self._bitwise(np.bitwise_and, other, "&")
+
+    def __or__(self, other):
+        return self._bitwise(np.bitwise_or, other, "|")
+
+    def __ror__(self, other):
+        return self._bitwise(np.bitwise_or, other, "|")
+
+    def __xor__(self, other):
+        return self._bitwise(np.bitwise_xor, other, "^")
+
+    def __rxor__(self, other):
+        return self._bitwise(np.bitwise_xor, other, "^")
+
+    def __invert__(self):
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"~: needs an integer or boolean tensor, got {self.dtype}; for the "
+                            "opposite of a condition, compare first: ~(x > 0)")
+        return TensorBase._wrap(np.invert(self._data))
+
+    def bitwise_and(self, other):
+        return self._bitwise(np.bitwise_and, other, "bitwise_and")
+
+    def bitwise_or(self, other):
+        return self._bitwise(np.bitwise_or, other, "bitwise_or")
+
+    def bitwise_xor(self, other):
+        return self._bitwise(np.bitwise_xor, other, "bitwise_xor")
+
+    def bitwise_not(self):
+        return ~self
+
+    def logical_and(self, other):
+        """True where both are nonzero (a bool tensor, any dtypes)."""
+        return TensorBase._wrap(np.logical_and(self._data, self._operand(other)._data))
+
+    def logical_or(self, other):
+        """True where either is nonzero."""
+        return TensorBase._wrap(np.logical_or(self._data, self._operand(other)._data))
+
+    def logical_xor(self, other):
+        """True where exactly one of them is nonzero."""
+        return TensorBase._wrap(np.logical_xor(self._data, self._operand(other)._data))
+
+    def logical_not(self):
+        """True where the value is zero."""
+        return TensorBase._wrap(np.logical_not(self._data))
+
+    def masked_fill(self, mask, value):
+        """A copy with ``value`` where the boolean ``mask`` (broadcast to this shape) is true.
+
+        The dtype stays this tensor's; the gradient flows where the mask is false (and to
+        ``value``, if it is a tensor that requires grad, from where it is true).
+        """
+        mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(f"masked_fill: the mask must be boolean, got {mask.dtype}; "
+                            "compare first, e.g. x.masked_fill(x < 0, 0.0)")
+        value = self._operand(value)
+        if value._data.ndim != 0:
+            raise ValueError(f"masked_fill: takes one value (a number or a 0-d tensor), got a "
+                             f"tensor of shape {value.shape}")
+        try:
+            shape = np.broadcast_shapes(mask.shape, self.shape)
+        except ValueError:
+            shape = None
+        if shape != self.shape:
+            raise ValueError(f"masked_fill: the mask of shape {mask.shape} does not broadcast "
+                             f"to the tensor's shape {self.shape}")
+        return where(mask, value._cast(self._data.dtype), self)
+
+    def masked_fill_(self, mask, value):
+        """``masked_fill`` in place; returns self."""
+        return inplace.update(self, "masked_fill_", lambda t: t.masked_fill(mask, value))
+
+    def nonzero(self, as_tuple=False):
+        """The indices of the nonzero elements: an int64 tensor (n, ndim), or with
+        ``as_tuple=True`` one index tensor per axis (numpy's ``nonzero``)."""
+        if as_tuple:
+            return tuple(TensorBase._wrap(i) for i in np.nonzero(self._data))
+        return TensorBase._wrap(np.argwhere(self._data))
+
+    def count_nonzero(self, dim=None):
+        return TensorBase._wrap(np.asarray(np.count_nonzero(self._data, axis=dim), np.int64))
+
+    # ----- arithmetic with PyTorch's method names --------------------------------------------
+
+    def add(self, other, *, alpha=1):
+        """self + alpha * other."""
+        return self + (other if alpha == 1 else self._operand(other) * alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other."""
+        return self - (other if alpha == 1 else self._operand(other) * alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other; ``rounding_mode="trunc"`` rounds toward 0, ``"floor"`` down.
+
+        True division of integers gives float32; with a rounding mode, integers stay
+        integers (dividing by 0 raises). The rounded quotients are flat between their
+        jumps, so their gradient is 0 (as PyTorch's).
+        """
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                             f"{rounding_mode!r}")
+        x, y = _promote(self, self._operand(other))
+        _no_integer_zero(x, y, f"div(rounding_mode={rounding_mode!r})")
+        return apply(ops.TruncDivide if rounding_mode == "trunc" else ops.FloorDivide, x, y)
+
+    divide = true_divide = div
+
+    def floor_divide(self, other):
+        """floor(self / other), as Python's ``//``."""
+        return self.div(other, rounding_mode="floor")
+
+    def __floordiv__(self, other):
+        return self.div(other, rounding_mode="floor")
+
+    def __rfloordiv__(self, other):
+        return self._operand(other).div(self, rounding_mode="floor")
+
+    def remainder(self, other):
+        """self mod other with the sign of ``other`` (Python's ``%``): 5.3 % -2 is -0.7."""
+        x, y = _promote(self, self._operand(other))
+        _no_integer_zero(x, y, "remainder (%)")
+        return apply(ops.Remainder, x, y)
+
+    def __mod__(self, other):
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        return self._operand(other).remainder(self)
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def reciprocal(self):
+        """1 / x (float32 for integers)."""
+        return 1.0 / (self if self._data.dtype.kind == "f" else self.float())
+
+    def rsqrt(self):
+        """1 / sqrt(x)."""
+        return 1.0 / self.sqrt()
+
+    def atan2(self, other):
+        """The angle of the point (other, self) in (-pi, pi]: atan2(y=self, x=other)."""
+        y, x = _promote(self, self._operand(other))
+        if y._data.dtype.kind != "f":
+            y, x = y.float(), x.float()
+        return apply(ops.Atan2, y, x)
+
+    arctan2 = atan2
+
+    def copysign(self, other):
+        """|self| with the sign of ``other`` (float32 for integers); no gradient to other."""
+        if isinstance(other, (float, np.floating)):
+            # a tensor of its own: _operand's shared constants take -0.0 for 0.0 (equal keys)
+            other = Tensor(np.array(other, self.dtype if self.dtype.kind == "f" else _FLOAT32))
+        x, y = _promote(self, self._operand(other))
+        if x._data.dtype.kind != "f":
+            x, y = x.float(), y.float()
+        return apply(ops.Copysign, x, y)
+
+    # piecewise-constant ops: their gradient is 0 (ops.StepFunction); on integers and bools
+    # they change nothing, as in PyTorch
+
+    def floor(self):
+        return self._step(ops.Floor)
+
+    def ceil(self):
+        return self._step(ops.Ceil)
+
+    def trunc(self):
+        return self._step(ops.Trunc)
+
+    fix = trunc
+
+    def round(self, decimals=0):
+        """Round to ``decimals`` places; halves go to the even neighbour (2.5 -> 2)."""
+        if self._data.dtype.kind != "f":
+            return self._step(ops.Round)
+        return apply(ops.Round, self, decimals=decimals)
+
+    def sign(self):
+        """-1, 0 or 1 as the value is negative, zero or positive (bools stay bools)."""
+        if self._data.dtype.kind in "iu":
+            return TensorBase._wrap(np.sign(self._data))
+        return self._step(ops.Sign)
+
+    def _step(self, op):
+        if self._data.dtype.kind != "f":
+            return TensorBase._wrap(self._data.copy())
+        return apply(op, self)
+
+    def frac(self):
+        """The fractional part, x - trunc(x) (its sign is x's); gradient 1."""
+        return self - self.trunc()
+
     # ----- primitive methods (one op each) -----------------------------------------------
 
     # exp, log, sqrt, sin, cos, tanh and sigmoid of integers or booleans give float32, as in
@@ -727,6 +1001,14 @@ class Tensor(TensorBase):
     def square(self):
         """x * x."""
         return self * self
+
+    def bmm(self, other):
+        """Batched matrix product (PyTorch's ``bmm``): (b, n, k) @ (b, k, m) -> (b, n, m)."""
+        other = self._operand(other)
+        if self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]:
+            raise ValueError(f"bmm: needs two 3-D tensors with the same batch size, got shapes "
+                             f"{self.shape} and {other.shape}; use matmul (@) to broadcast")
+        return self.matmul(other)
 
     def mm(self, other):
         """Matrix product of two matrices (PyTorch's ``mm``): the same as ``@``."""
@@ -1015,11 +1297,15 @@ class Tensor(TensorBase):
         axis = pick_axis(axis, dim)
         return TensorBase._wrap(np.argmin(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
 
-    def any(self):
-        return TensorBase._wrap(np.any(self._data))
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """True if any element (along ``dim``) is nonzero: a bool tensor."""
+        axis = normalize_axis(pick_axis(axis, dim), self.shape, "any")
+        return TensorBase._wrap(np.any(self._data, axis=axis, keepdims=bool(keepdims or keepdim)))
 
-    def all(self):
-        return TensorBase._wrap(np.all(self._data))
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        """True if every element (along ``dim``) is nonzero: a bool tensor."""
+        axis = normalize_axis(pick_axis(axis, dim), self.shape, "all")
+        return TensorBase._wrap(np.all(self._data, axis=axis, keepdims=bool(keepdims or keepdim)))
 
     # ----- joining -----------------------------------------------------------------------
 
@@ -1197,9 +1483,24 @@ def _tensor_list(tensors, name):
     return [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
 
 
-def where(condition, x, y):
-    """``x`` where ``condition`` is true, else ``y``; all three broadcast like numpy."""
+def _no_integer_zero(x, y, name):
+    """Integer division by zero raises, as in PyTorch (numpy would give 0 and a warning)."""
+    if x._data.dtype.kind in "biu" and y._data.dtype.kind in "biu" and not y._data.all():
+        raise ValueError(f"{name}: integer division by zero (divisor of shape "
+                                f"{y.shape}); convert to float for inf/NaN, e.g. x.float()")
+
+
+def where(condition, x=None, y=None):
+    """``x`` where ``condition`` is true, else ``y``; all three broadcast like numpy.
+
+    With the condition alone, the indices where it holds: one int64 tensor per axis
+    (``torch.where(c)``, the same as ``c.nonzero(as_tuple=True)``).
+    """
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if x is None and y is None:
+        return tuple(TensorBase._wrap(i) for i in np.nonzero(cond))
+    if x is None or y is None:
+        raise TypeError("where: give both x and y, or neither (for the indices)")
     if cond.dtype != np.bool_:
         raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
     if not isinstance(x, Tensor):
