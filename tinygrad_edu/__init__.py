@@ -35,6 +35,8 @@ from .gradcheck import GradcheckError, gradcheck
 from .graph import draw_graph, render_svg
 from .ops import PRIMITIVES
 from .serialization import load, save
+from .generator import Generator
+from . import utils   # tg.utils.data: Dataset, DataLoader (torch.utils.data)
 from .factories import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, where
 

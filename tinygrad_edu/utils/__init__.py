@@ -1,0 +1,3 @@
+"""``tinygrad_edu.utils``: PyTorch's ``torch.utils``; so far ``data`` (Dataset, DataLoader)."""
+
+from . import data
