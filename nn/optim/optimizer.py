@@ -1,4 +1,4 @@
-"""Optimizers: SGD, Adam, AdamW, with PyTorch's update formulas.
+"""Optimizers: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, with PyTorch's update formulas.
 
 An optimizer step is plain numpy arithmetic on each parameter's array, in place and in the
 parameter's dtype, run under ``no_grad``: it reads ``p.grad`` (filled by ``backward()``)
@@ -125,6 +125,7 @@ class Optimizer:
         if closure is not None:
             with tg.enable_grad():
                 loss = closure()
+        self._opt_called = True   # lets a learning-rate scheduler check the order of calls
         changed = []
         with tg.no_grad():
             for group in self.param_groups:

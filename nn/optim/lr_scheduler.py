@@ -1,0 +1,472 @@
+"""Learning-rate schedulers, as PyTorch's ``torch.optim.lr_scheduler``.
+
+A scheduler changes ``optimizer.param_groups[i]["lr"]``, nothing else; call its ``step()``
+once per epoch (or per batch for ``OneCycleLR``), after ``optimizer.step()``::
+
+    opt = SGD(model.parameters(), lr=0.1)
+    scheduler = StepLR(opt, step_size=30, gamma=0.1)
+    for epoch in range(100):
+        train_one_epoch(model, opt)          # opt.step() inside
+        scheduler.step()                     # lr: 0.1 for epochs 0-29, 0.01 for 30-59, ...
+        print(scheduler.get_last_lr())
+
+The conventions are PyTorch's. Creating a scheduler counts as its first step: it stores each
+group's ``lr`` as ``initial_lr`` (``base_lrs``) and sets ``last_epoch`` to 0. Each ``step()``
+adds 1 to ``last_epoch`` and sets the new ``lr``. Most schedulers compute it from the group's
+current ``lr`` (StepLR multiplies it by ``gamma`` every ``step_size`` steps), so a change you
+make to ``param_groups[i]["lr"]`` is carried on from; ``LambdaLR`` and ``OneCycleLR`` compute
+it from ``base_lrs`` afresh. ``state_dict()`` / ``load_state_dict()`` save and restore
+everything but the optimizer (save the optimizer's state too).
+"""
+
+import collections
+import math
+import types
+import warnings
+
+from .optimizer import Optimizer
+
+
+def _check_optimizer(optimizer, name):
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{name}: expected an optimizer (such as SGD(model.parameters(), "
+                        f"lr=0.1)), got {type(optimizer).__name__}")
+
+
+class LRScheduler:
+    """Base class: holds ``optimizer``, ``base_lrs`` and ``last_epoch``; subclasses write
+    ``get_lr()`` (the next rates, with ``last_epoch`` already advanced)."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        name = type(self).__name__
+        _check_optimizer(optimizer, name)
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise KeyError(f"{name}: last_epoch={last_epoch} resumes a schedule, but "
+                                   f"param_groups[{i}] has no 'initial_lr'; load the "
+                                   "optimizer's state_dict first, or leave last_epoch at -1")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self._is_initial = True   # the constructor's step keeps the current rates
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self):
+        """The next learning rate of each parameter group."""
+        raise NotImplementedError
+
+    def get_last_lr(self):
+        """The learning rates (one per parameter group) set by the latest ``step()``."""
+        return self._last_lr
+
+    def step(self, epoch=None):
+        """Advance the schedule by one (call it after ``optimizer.step()``) and set the rates.
+
+        ``step(epoch)`` (deprecated in PyTorch too) jumps to ``epoch`` using the closed-form
+        formula where there is one.
+        """
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(f"{type(self).__name__}.step() was called before optimizer.step(); "
+                          "call optimizer.step() first, or the first value of the schedule is "
+                          "skipped (as PyTorch warns)", UserWarning, stacklevel=2)
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            values = self.get_lr()
+        else:
+            warnings.warn(f"{type(self).__name__}.step(epoch) is deprecated (as in PyTorch); "
+                          "call step() once per epoch", UserWarning, stacklevel=2)
+            self.last_epoch = epoch
+            closed_form = getattr(self, "_get_closed_form_lr", None)
+            values = closed_form() if closed_form is not None else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        """Everything the scheduler knows, except the optimizer, as a dict."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned."""
+        self.__dict__.update(state_dict)
+
+    def _current_lrs(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+
+class StepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every ``step_size`` steps.
+
+    lr at step t = initial_lr * gamma ** (t // step_size)
+    """
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size <= 0:
+            raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** (self.last_epoch // self.step_size)
+                for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the rate by ``gamma`` at each step count listed in ``milestones``.
+
+    lr at step t = initial_lr * gamma ** (number of milestones <= t)
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        milestones = list(milestones)
+        if any(isinstance(m, bool) or not isinstance(m, int) for m in milestones):
+            raise ValueError(f"MultiStepLR: milestones must be ints, got {milestones!r}")
+        self.milestones = collections.Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch not in self.milestones:
+            return self._current_lrs()
+        return [lr * self.gamma ** self.milestones[self.last_epoch]
+                for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        passed = sum(count for m, count in self.milestones.items() if m <= self.last_epoch)
+        return [base * self.gamma ** passed for base in self.base_lrs]
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned (milestones as a Counter again)."""
+        super().load_state_dict(state_dict)
+        self.milestones = collections.Counter(
+            {int(m): count for m, count in dict(self.milestones).items()})
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the rate by ``gamma`` every step: lr at step t = initial_lr * gamma ** t."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Follow half a cosine from the initial rate down to ``eta_min`` over ``T_max`` steps.
+
+    lr at step t = eta_min + (initial_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    As PyTorch, each step applies this as a ratio to the current rate (so a rate you change
+    by hand is annealed from), and after ``T_max`` steps the rate rises again.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):   # noqa: N803
+        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max <= 0:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        t, T, low = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current_lrs()
+        if self._step_count == 1 and t > 0:   # resumed at step t: the closed form
+            return self._get_closed_form_lr()
+        if (t - 1 - T) % (2 * T) == 0:        # at the bottom of the cosine: start rising
+            return [lr + (base - low) * (1 - math.cos(math.pi / T)) / 2
+                    for lr, base in zip(self._current_lrs(), self.base_lrs)]
+        # the ratio of the closed form at t to that at t - 1, applied to the current rate
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (lr - low) + low for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [self.eta_min + (base - self.eta_min) *
+                (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
+
+class LambdaLR(LRScheduler):
+    """lr at step t = initial_lr * lr_lambda(t); one function for all groups or one per group.
+
+    ``LambdaLR(opt, lambda epoch: 0.95 ** epoch)``. ``state_dict()`` leaves plain functions
+    out (as PyTorch: they cannot be saved); a callable object's attributes are saved.
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer, "LambdaLR")
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"LambdaLR: expected {groups} lr_lambdas (one per parameter "
+                                 f"group), got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"LambdaLR: lr_lambda must be a function of the step count, "
+                                f"got {fn!r}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
+
+    def state_dict(self):
+        """The scheduler's state; functions are left out (None), callable objects' attributes
+        kept."""
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else dict(vars(fn))
+                               for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned; the functions stay this scheduler's own."""
+        state_dict = dict(state_dict)
+        saved = state_dict.pop("lr_lambdas")
+        self.__dict__.update(state_dict)
+        for fn, attributes in zip(self.lr_lambdas, saved):
+            if attributes is not None:
+                vars(fn).update(attributes)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy: the rate rises from ``max_lr / div_factor`` to ``max_lr``, then
+    falls to ``initial_lr / final_div_factor``; step it once per batch, ``total_steps`` times.
+
+    ``OneCycleLR(opt, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+    pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+    max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False)``.
+    With ``cycle_momentum``, SGD's momentum (Adam's beta1) moves the opposite way, between
+    ``max_momentum`` and ``base_momentum``. The rise lasts ``pct_start * total_steps - 1``
+    steps; each phase anneals with ``end + (start - end) * (1 + cos(pi * pct)) / 2`` (or
+    linearly), pct going from 0 to 1 within the phase.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None,
+                 pct_start=0.3, anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor=25.0, final_div_factor=1e4, three_phase=False,
+                 last_epoch=-1):
+        _check_optimizer(optimizer, "OneCycleLR")
+        self.optimizer = optimizer
+        if total_steps is not None:
+            if isinstance(total_steps, bool) or not isinstance(total_steps, int) \
+                    or total_steps <= 0:
+                raise ValueError(f"OneCycleLR: total_steps must be a positive int, got "
+                                 f"{total_steps!r}")
+            self.total_steps = total_steps
+        elif epochs is not None and steps_per_epoch is not None:
+            for name, value in (("epochs", epochs), ("steps_per_epoch", steps_per_epoch)):
+                if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                    raise ValueError(f"OneCycleLR: {name} must be a positive int, got {value!r}")
+            self.total_steps = epochs * steps_per_epoch
+        else:
+            raise ValueError("OneCycleLR: give total_steps, or both epochs and steps_per_epoch")
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: pct_start must be a float in [0, 1], got "
+                             f"{pct_start!r}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got "
+                             f"{anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        rise_end = float(pct_start * self.total_steps) - 1
+        last = self.total_steps - 1
+        # each phase: (last step, start lr key, end lr key, start momentum key, end momentum key)
+        if three_phase:
+            self._schedule_phases = [
+                (rise_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr",
+                 "base_momentum", "max_momentum"),
+                (last, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
+            ]
+        else:
+            self._schedule_phases = [
+                (rise_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                (last, "max_lr", "min_lr", "base_momentum", "max_momentum"),
+            ]
+        max_lrs = self._per_group("max_lr", max_lr)
+        if last_epoch == -1:
+            for peak, group in zip(max_lrs, optimizer.param_groups):
+                group["initial_lr"] = peak / div_factor
+                group["max_lr"] = peak
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with "
+                                 f"momentum or betas; {type(optimizer).__name__} has neither "
+                                 "(pass cycle_momentum=False)")
+            self.use_beta1 = "betas" in optimizer.defaults
+            highs = self._per_group("max_momentum", max_momentum)
+            lows = self._per_group("base_momentum", base_momentum)
+            if last_epoch == -1:
+                for high, low, group in zip(highs, lows, optimizer.param_groups):
+                    self._set_momentum(group, high)
+                    group["max_momentum"] = high
+                    group["base_momentum"] = low
+        super().__init__(optimizer, last_epoch)
+
+    def _per_group(self, name, value):
+        groups = len(self.optimizer.param_groups)
+        if isinstance(value, (list, tuple)):
+            if len(value) != groups:
+                raise ValueError(f"OneCycleLR: expected {groups} values of {name} (one per "
+                                 f"parameter group), got {len(value)}")
+            return list(value)
+        return [value] * groups
+
+    def _set_momentum(self, group, momentum):
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise ValueError(f"OneCycleLR: stepped {t} times, but total_steps is "
+                             f"{self.total_steps}; make total_steps (or epochs * "
+                             "steps_per_epoch) cover every step")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(self._schedule_phases):
+                if t <= end_step or i == len(self._schedule_phases) - 1:
+                    pct = (t - start_step) / (end_step - start_step)
+                    lrs.append(self._anneal(group[lr_from], group[lr_to], pct))
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                    break
+                start_step = end_step
+        return lrs
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the rate by ``factor`` when a metric has stopped improving.
+
+    ``ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=10, threshold=1e-4,
+    threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8)``; call ``step(val_loss)`` after
+    each epoch. After more than ``patience`` steps in a row without improvement (in "rel"
+    mode with "min": a value below ``best * (1 - threshold)``), every group's rate becomes
+    ``max(lr * factor, min_lr)`` (unless that changes it by less than ``eps``); then
+    ``cooldown`` steps pass before bad steps are counted again.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8):
+        _check_optimizer(optimizer, "ReduceLROnPlateau")
+        if not factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be below 1.0, got {factor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got "
+                             f"{threshold_mode!r}")
+        self.optimizer = optimizer
+        self.factor = factor
+        groups = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != groups:
+                raise ValueError(f"ReduceLROnPlateau: expected {groups} min_lrs (one per "
+                                 f"parameter group), got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * groups
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.last_epoch = 0
+        self._last_lr = self._current_lrs()
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's ``metrics`` (a number or one-element Tensor, e.g. the
+        validation loss) and reduce the rates if it has not improved for too long."""
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step: metrics must be a number (such as the "
+                            f"validation loss), got {type(metrics).__name__}") from None
+        if epoch is not None:
+            warnings.warn("ReduceLROnPlateau.step(metrics, epoch) is deprecated (as in "
+                          "PyTorch); leave epoch out", UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0   # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current_lrs()
+
+    @property
+    def in_cooldown(self):
+        """True while the cooldown after a reduction lasts."""
+        return self.cooldown_counter > 0
+
+    def _reduce_lr(self):
+        if len(self.min_lrs) != len(self.optimizer.param_groups):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"ReduceLROnPlateau: the optimizer has "
+                                   f"{len(self.optimizer.param_groups)} parameter groups, but "
+                                   f"{len(self.min_lrs)} min_lrs were given; set min_lrs to match")
+            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+        for group, low in zip(self.optimizer.param_groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, low)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def _is_better(self, value, best):
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return value < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return value < best - self.threshold
+        if self.threshold_mode == "rel":
+            return value > best * (1.0 + self.threshold)
+        return value > best + self.threshold
+
+
+_LRScheduler = LRScheduler   # PyTorch's older name
