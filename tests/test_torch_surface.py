@@ -380,3 +380,181 @@ def test_atan2_and_copysign():
     np.testing.assert_allclose(x.grad.numpy(), [-0.5, 0.5])    # -y / (x^2 + y^2)
     np.testing.assert_array_equal(torch.copysign(Tensor([1.0, 2.0]), -0.0).numpy(), [-1, -2])
     assert torch.copysign(Tensor([1, 2]), Tensor([-1, 1])).dtype == np.float32
+
+
+# ----- 3. math ------------------------------------------------------------------------------
+
+def test_unary_math_values_and_slopes():
+    x = [0.5, -0.25]
+    cases = {   # name: (value, slope), from the formulas
+        "erf": (lambda v: np.array([0.5204998778130465, -0.2763263901682369]),
+                lambda v: 2 / np.sqrt(np.pi) * np.exp(-v * v)),
+        "log1p": (np.log1p, lambda v: 1 / (1 + v)),
+        "expm1": (np.expm1, np.exp),
+        "tan": (np.tan, lambda v: 1 / np.cos(v) ** 2),
+        "asin": (np.arcsin, lambda v: 1 / np.sqrt(1 - v * v)),
+        "acos": (np.arccos, lambda v: -1 / np.sqrt(1 - v * v)),
+        "atan": (np.arctan, lambda v: 1 / (1 + v * v)),
+        "sinh": (np.sinh, np.cosh),
+        "cosh": (np.cosh, np.sinh),
+        "exp2": (lambda v: 2.0 ** v, lambda v: 2.0 ** v * np.log(2)),
+    }
+    v = np.array(x)
+    for name, (value, slope) in cases.items():
+        out = getattr(torch, name)(Tensor(v))
+        np.testing.assert_allclose(out.numpy(), value(v), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(grad_of(getattr(torch, name), x), slope(v), rtol=1e-12,
+                                   err_msg=name)
+
+
+def test_logs_of_other_bases_and_accuracy_near_zero():
+    np.testing.assert_array_equal(torch.log2(Tensor([8.0, 1024.0])).numpy(), [3, 10])
+    np.testing.assert_allclose(torch.log10(Tensor([1000.0, 0.01])).numpy(), [3, -2], rtol=1e-6)
+    np.testing.assert_allclose(grad_of(torch.log2, [4.0]), [1 / (4 * np.log(2))])
+    # 1 + 1e-10 rounds to 1 in float32: log(1 + x) would give 0, log1p keeps x
+    assert torch.log1p(Tensor([1e-10])).numpy()[0] == pytest.approx(1e-10)
+    assert torch.expm1(Tensor([1e-10])).numpy()[0] == pytest.approx(1e-10)
+    assert torch.erf(Tensor([1, 2])).dtype == np.float32
+    assert torch.exp2(Tensor([3])).numpy()[0] == 8
+
+
+def test_cumsum_and_its_gradient():
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    y = torch.cumsum(x, dim=1)
+    np.testing.assert_array_equal(y.numpy(), [[1, 3, 6], [4, 9, 15]])
+    (y * np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])).sum().backward()
+    # x_i is in every running total from i on: 1+2+3, 2+3, 3 ; 0+0+1, 0+1, 1
+    np.testing.assert_array_equal(x.grad.numpy(), [[6, 5, 3], [1, 1, 1]])
+    assert Tensor([True, True]).cumsum(0).dtype == np.int64
+    np.testing.assert_array_equal(Tensor([1, 2, 3]).cumsum(0).numpy(), [1, 3, 6])
+
+
+def test_norms():
+    m = leaf([[3.0, -4.0], [0.0, 0.0]])
+    assert torch.norm(m).item() == 5.0
+    np.testing.assert_array_equal(m.norm(dim=1).numpy(), [5, 0])
+    np.testing.assert_array_equal(m.norm(p=1, dim=1).numpy(), [7, 0])
+    np.testing.assert_array_equal(m.norm(p=float("inf"), dim=1, keepdim=True).numpy(),
+                                  [[4], [0]])
+    assert m.norm(p=0).item() == 2.0
+    np.testing.assert_allclose(m.norm(p=3).item(), (27 + 64) ** (1 / 3))
+    m.norm(dim=1).sum().backward()
+    # d|r|/dr = r / |r| ; at the zero row the gradient is taken as 0 (PyTorch)
+    np.testing.assert_allclose(m.grad.numpy(), [[0.6, -0.8], [0, 0]], rtol=1e-15)
+    with pytest.raises(TypeError, match="norm: needs a floating tensor, got int64"):
+        Tensor([3, 4]).norm()
+
+
+def test_triangles_diagonals_and_trace():
+    m = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    np.testing.assert_array_equal(m.tril().numpy(), [[1, 0, 0], [4, 5, 0], [7, 8, 9]])
+    np.testing.assert_array_equal(torch.triu(m, 1).numpy(), [[0, 2, 3], [0, 0, 6], [0, 0, 0]])
+    np.testing.assert_array_equal(m.tril(-1).numpy(), [[0, 0, 0], [4, 0, 0], [7, 8, 0]])
+    np.testing.assert_array_equal(m.diag().numpy(), [1, 5, 9])
+    np.testing.assert_array_equal(m.diag(1).numpy(), [2, 6])
+    np.testing.assert_array_equal(torch.diag(Tensor([1, 2])).numpy(), [[1, 0], [0, 2]])
+    np.testing.assert_array_equal(torch.diag(Tensor([1.0, 2.0]), -1).numpy(),
+                                  [[0, 0, 0], [1, 0, 0], [0, 2, 0]])
+    t = torch.trace(m)
+    assert t.item() == 15.0
+    t.backward()
+    np.testing.assert_array_equal(m.grad.numpy(), np.eye(3))
+    inf_lower = Tensor([[1.0, float("inf")], [2.0, 3.0]]).tril()
+    np.testing.assert_array_equal(inf_lower.numpy(), [[1, 0], [2, 3]])   # not inf * 0 = NaN
+    with pytest.raises(ValueError, match=r"tril: needs a matrix .* shape \(3,\)"):
+        Tensor([1.0, 2.0, 3.0]).tril()
+
+
+def test_gather_and_its_gradient_adds_at_repeats():
+    x = leaf([[1.0, 2.0], [3.0, 4.0]])
+    index = Tensor([[0, 0], [1, 0]])
+    y = torch.gather(x, 1, index)
+    np.testing.assert_array_equal(y.numpy(), [[1, 1], [4, 3]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2, 0], [1, 1]])
+    picked = torch.randn(4, 3).log_softmax(1).gather(1, Tensor([[0], [2], [1], [0]]))
+    assert picked.shape == (4, 1)
+    with pytest.raises(IndexError, match=r"gather: index values must lie in \[0, 2\)"):
+        x.gather(1, Tensor([[0, 2]]))
+    with pytest.raises(TypeError, match="gather: index must hold integers"):
+        x.gather(1, Tensor([[0.0]]))
+    with pytest.raises(ValueError, match="gather: index needs as many axes"):
+        x.gather(1, Tensor([0]))
+
+
+def test_scatter_and_scatter_add():
+    z = leaf([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    src = leaf([[5.0], [6.0]])
+    out = z.scatter(1, Tensor([[0], [2]]), src)
+    np.testing.assert_array_equal(out.numpy(), [[5, 0, 0], [0, 0, 6]])
+    (out * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy(), [[0, 2, 3], [4, 5, 0]])   # overwritten: 0
+    np.testing.assert_array_equal(src.grad.numpy(), [[1], [6]])
+    one_hot = torch.zeros(3, 4).scatter(1, Tensor([[1], [3], [0]]), 1.0)
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(4)[[1, 3, 0]])
+    added = torch.zeros(2, 3).scatter_add(0, Tensor([[0, 1, 0], [0, 0, 0]]),
+                                          Tensor([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]))
+    np.testing.assert_array_equal(added.numpy(), [[11, 20, 33], [0, 2, 0]])
+    s = leaf([[1.0, 2.0]])
+    torch.zeros(1, 2).scatter_add(1, Tensor([[0, 0]]), s).sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), [[1, 1]])
+
+
+def test_sort_argsort_topk():
+    x = leaf([[3.0, 1.0, 2.0, 1.0]])
+    values, indices = x.sort(descending=True)
+    np.testing.assert_array_equal(values.numpy(), [[3, 2, 1, 1]])
+    np.testing.assert_array_equal(indices.numpy(), [[0, 2, 1, 3]])   # ties keep their order
+    assert indices.dtype == np.int64
+    result = torch.sort(x)
+    assert result.values is result[0] and result.indices is result[1]
+    np.testing.assert_array_equal(result.indices.numpy(), [[1, 3, 2, 0]])
+    np.testing.assert_array_equal(torch.argsort(x, descending=True).numpy(), [[0, 2, 1, 3]])
+    top = x.topk(2)
+    np.testing.assert_array_equal(top.values.numpy(), [[3, 2]])
+    np.testing.assert_array_equal(top.indices.numpy(), [[0, 2]])
+    (top.values * np.array([[10.0, 1.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[10, 0, 1, 0]])
+    np.testing.assert_array_equal(torch.topk(Tensor([5, 1, 3]), 2, largest=False).values.numpy(),
+                                  [1, 3])
+    nan_first = Tensor([1.0, float("nan"), 2.0]).sort(descending=True).indices
+    np.testing.assert_array_equal(nan_first.numpy(), [1, 2, 0])   # NaN counts as largest
+    with pytest.raises(ValueError, match=r"topk: k \(5\) must lie in \[0, 4\]"):
+        x.topk(5)
+
+
+def test_unique():
+    t = Tensor([3, 1, 2, 1])
+    np.testing.assert_array_equal(torch.unique(t).numpy(), [1, 2, 3])
+    values, inverse, counts = t.unique(return_inverse=True, return_counts=True)
+    np.testing.assert_array_equal(inverse.numpy(), [2, 0, 1, 0])
+    np.testing.assert_array_equal(counts.numpy(), [2, 1, 1])
+    assert inverse.dtype == np.int64 and counts.dtype == np.int64
+
+
+def test_clamp_with_tensor_bounds():
+    x = leaf([-2.0, 0.0, 1.0, 3.0])
+    low, high = leaf([-1.0, 0.0, 0.0, 0.0]), leaf([1.0, 1.0, 1.0, 2.0])
+    y = torch.clamp(x, low, high)
+    np.testing.assert_array_equal(y.numpy(), [-1, 0, 1, 2])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1, 0])   # bounds included
+    np.testing.assert_array_equal(low.grad.numpy(), [1, 0, 0, 0])
+    np.testing.assert_array_equal(high.grad.numpy(), [0, 0, 0, 1])
+    np.testing.assert_array_equal(Tensor([[5.0, -5.0]]).clamp(max=Tensor([[1.0], [2.0]])).numpy(),
+                                  [[1, -5], [2, -5]])
+
+
+def test_split_and_chunk():
+    a = torch.arange(5)
+    assert [p.tolist() for p in a.split(2)] == [[0, 1], [2, 3], [4]]
+    assert [p.tolist() for p in torch.split(a, [1, 4])] == [[0], [1, 2, 3, 4]]
+    assert [p.tolist() for p in a.chunk(3)] == [[0, 1], [2, 3], [4]]
+    assert [p.tolist() for p in torch.chunk(torch.arange(6), 4)] == [[0, 1], [2, 3], [4, 5]]
+    x = leaf([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    left, right = x.split([1, 2], dim=1)
+    assert left.shape == (2, 1) and right.shape == (2, 2)
+    (left * 2 + right.sum(1, keepdim=True)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[2, 1, 1], [2, 1, 1]])
+    with pytest.raises(ValueError, match=r"split: sizes \[1, 1\] add up to 2, but dim 0 has"):
+        a.split([1, 1])

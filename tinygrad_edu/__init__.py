@@ -28,6 +28,11 @@ from .functions import (  # PyTorch's surface (issue 14)
     remainder, reshape, roll, round, rsqrt, sign, square, squeeze, sub, subtract, t, transpose,
     true_divide, trunc, unsqueeze,
 )
+from .functions import (  # PyTorch's math (issue 14)
+    acos, arccos, arcsin, arctan, argsort, asin, atan, chunk, cosh, cumsum, diag, diagonal, erf,
+    exp2, expm1, gather, log10, log1p, log2, logsumexp, norm, scatter, scatter_add, sinh, sort,
+    split, std, tan, topk, trace, tril, triu, unique, var,
+)
 from .devices import backends, cuda, device
 from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8
 from .dtypes import int_ as int  # noqa: A001 - PyTorch's tg.int (int32)

@@ -220,3 +220,234 @@ def roll(x, shifts, dims=None):
         source = (np.arange(n) - shift) % n if n else np.arange(0)
         x = x[(slice(None),) * axis + (source,)]
     return x
+
+
+def clamp_between(x, low, high):
+    """``x`` clamped between tensors (or arrays) ``low`` and ``high``, elementwise.
+
+    Written with ``where``, so the gradient goes to whichever value was picked: to ``x``
+    where low <= x <= high, to ``low`` where x < low, to ``high`` where the result is
+    ``high`` (also when low > high, where PyTorch gives ``high`` too).
+    """
+    if low is not None:
+        low = x._operand(low)
+        x = low.where(x < low, x)
+    if high is not None:
+        high = x._operand(high)
+        x = high.where(x > high, x)
+    return x
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm over ``dim`` (all elements by default): (sum |x|^p)^(1/p).
+
+    ``p`` = 2 or ``"fro"`` (the default), 1, ``inf`` (largest |x|), ``-inf``, 0 (the number
+    of nonzeros) or any other number. At a zero vector the 2-norm's gradient is taken as 0,
+    as in PyTorch (the square root's slope there is infinite).
+    """
+    if x.dtype.kind != "f":
+        raise TypeError(f"norm: needs a floating tensor, got {x.dtype}; convert first, "
+                        "e.g. x.float().norm()")
+    keepdim = bool(keepdim)
+    if p in ("fro", 2, 2.0, None):
+        squares = (x * x).sum(dim, keepdim)
+        positive = squares > 0   # a bool tensor: no gradient
+        return squares.where(positive, 1.0).sqrt().where(positive, 0.0)
+    if p == float("inf"):
+        return x.abs().amax(dim, keepdim)
+    if p == -float("inf"):
+        return x.abs().amin(dim, keepdim)
+    if p == 0:
+        return (x != 0).sum(dim, keepdim)._cast(x.dtype)
+    if p == 1:
+        return x.abs().sum(dim, keepdim)
+    if not isinstance(p, (int, float)):
+        raise ValueError(f"norm: p must be a number, inf or 'fro', got {p!r}")
+    return (x.abs() ** p).sum(dim, keepdim) ** (1.0 / p)
+
+
+def _triangle(x, diagonal, lower, name):
+    if x.ndim < 2:
+        raise ValueError(f"{name}: needs a matrix (at least 2 axes), got shape {x.shape}")
+    rows, cols = x.shape[-2:]
+    keep = np.tri(rows, cols, diagonal, dtype=bool)
+    if not lower:
+        keep = ~np.tri(rows, cols, diagonal - 1, dtype=bool)
+    # where, not a multiplication by the mask: inf * 0 would give NaN in the zeroed part
+    return x.where(keep, 0)
+
+
+def tril(x, diagonal=0):
+    """The lower triangle of the last two axes (on and below ``diagonal``), zeros above."""
+    return _triangle(x, diagonal, True, "tril")
+
+
+def triu(x, diagonal=0):
+    """The upper triangle of the last two axes (on and above ``diagonal``), zeros below."""
+    return _triangle(x, diagonal, False, "triu")
+
+
+def _diagonal_positions(rows, cols, offset):
+    """Row and column indices of the ``offset`` diagonal of a (rows, cols) matrix."""
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(min(rows - start_row, cols - start_col), 0)
+    return np.arange(length) + start_row, np.arange(length) + start_col
+
+
+def diag(x, diagonal=0):
+    """A vector's square matrix with it on the ``diagonal``, or a matrix's diagonal as a
+    vector (``torch.diag``)."""
+    if x.ndim == 1:
+        n = x.shape[0] + abs(diagonal)
+        rows, cols = _diagonal_positions(n, n, diagonal)
+        # a ScatterAdd into zeros: its gradient reads the diagonal back
+        return x.scatter_add_to((n, n), (rows, cols))
+    if x.ndim == 2:
+        return diagonal_of(x, diagonal)
+    raise ValueError(f"diag: needs a vector or a matrix, got shape {x.shape}")
+
+
+def diagonal_of(x, offset=0):
+    """The ``offset`` diagonal of a matrix, as a vector."""
+    if x.ndim != 2:
+        raise ValueError(f"diagonal: supports matrices, got shape {x.shape}")
+    rows, cols = _diagonal_positions(*x.shape, offset)
+    return x[rows, cols]
+
+
+def trace(x):
+    """The sum of a matrix's diagonal."""
+    if x.ndim != 2:
+        raise ValueError(f"trace: needs a matrix, got shape {x.shape}")
+    return diagonal_of(x).sum()
+
+
+def _index_array(index, name):
+    data = index.numpy() if hasattr(index, "numpy") else np.asarray(index)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"{name}: index must hold integers (int64), got {data.dtype}")
+    return data
+
+
+def _positions(x, dim, index, name):
+    """The index tuple that picks x[i][j][index[i][j][k]] (for dim 2) at every position of
+    ``index``, PyTorch's rule for gather and scatter."""
+    index = _index_array(index, name)
+    axis = normalize_axis(dim, x.shape, name)[0]
+    if index.ndim != x.ndim:
+        raise ValueError(f"{name}: index needs as many axes as the tensor ({x.ndim}), got "
+                         f"shape {index.shape} for a tensor of shape {x.shape}")
+    if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != axis):
+        raise ValueError(f"{name}: index of shape {index.shape} is larger than the tensor's "
+                         f"shape {x.shape} outside dim {axis}")
+    if index.size and (index.min() < -x.shape[axis] or index.max() >= x.shape[axis]):
+        raise IndexError(f"{name}: index values must lie in [0, {x.shape[axis]}) along dim "
+                         f"{axis} (size {x.shape[axis]}); got {index.min()} to {index.max()}")
+    grid = np.indices(index.shape, sparse=True)
+    return tuple(index if k == axis else grid[k] for k in range(x.ndim))
+
+
+def gather(x, dim, index):
+    """out[i][j] = x[i][index[i][j]] for dim 1 (and alike for other dims); index has as
+    many axes as x. Its gradient adds up at repeated positions."""
+    return x[_positions(x, dim, index, "gather")]
+
+
+def _source(x, index_shape, src, name):
+    """The part of ``src`` (a tensor or a number) that goes to the index's positions."""
+    if not hasattr(src, "shape") or not src.shape:
+        return x._operand(src)._cast(x.dtype)
+    src = x._operand(src)
+    if src.ndim != len(index_shape) or any(s < i for s, i in zip(src.shape, index_shape)):
+        raise ValueError(f"{name}: src of shape {src.shape} must be at least as large as the "
+                         f"index, of shape {index_shape}, along every axis")
+    return src[tuple(slice(0, n) for n in index_shape)]._cast(x.dtype)
+
+
+def scatter(x, dim, index, src):
+    """A copy of ``x`` with out[i][index[i][j]] = src[i][j] (dim 1, alike for others).
+
+    ``src`` may be a number. Where an index repeats, one of the values is kept (PyTorch
+    leaves which one undefined).
+    """
+    index_shape = _index_array(index, "scatter").shape
+    positions = _positions(x, dim, index, "scatter")
+    out = x.clone()
+    out[positions] = _source(x, index_shape, src, "scatter")   # recorded as SetItem
+    return out
+
+
+def scatter_add(x, dim, index, src):
+    """A copy of ``x`` with src[i][j] added at out[i][index[i][j]] (dim 1, alike for others);
+    repeated positions add up."""
+    index_shape = _index_array(index, "scatter_add").shape
+    positions = _positions(x, dim, index, "scatter_add")
+    return x + _source(x, index_shape, src, "scatter_add").scatter_add_to(x.shape, positions)
+
+
+def _sort_order(values, axis, descending):
+    """Indices that sort ``values`` along ``axis``, ties kept in their order (stable); NaN
+    counts as the largest value, as in PyTorch."""
+    if not descending:
+        return np.argsort(values, axis=axis, kind="stable")
+    # descending and stable: sort the reversed array ascending, then reverse the result
+    n = values.shape[axis]
+    reversed_order = np.argsort(np.flip(values, axis), axis=axis, kind="stable")
+    return n - 1 - np.flip(reversed_order, axis)
+
+
+def sort(x, dim=-1, descending=False):
+    """``(values, indices)`` along ``dim``: the values read at the indices, so each one's
+    gradient goes back to where it came from."""
+    if x.ndim == 0:
+        return MaxResult(x * 1, x._wrap(np.zeros((), np.int64)))
+    axis = normalize_axis(dim, x.shape, "sort")[0]
+    indices = _sort_order(x.numpy(), axis, descending)
+    return MaxResult(gather(x, axis, indices), x._wrap(indices))
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices, largest
+    first: ``(values, indices)``."""
+    axis = normalize_axis(dim, x.shape, "topk")
+    axis = axis[0] if axis else 0
+    size = x.shape[axis] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise ValueError(f"topk: k ({k}) must lie in [0, {size}], the size of dim {axis} "
+                         f"of a tensor of shape {x.shape}")
+    if x.ndim == 0:
+        return sort(x)
+    order = _sort_order(x.numpy(), axis, descending=largest)
+    indices = order[(slice(None),) * axis + (slice(0, k),)]
+    return MaxResult(gather(x, axis, indices), x._wrap(indices))
+
+
+def split(x, split_size_or_sections, dim=0):
+    """Pieces of ``x`` along ``dim``: of ``split_size`` each (the last may be smaller), or
+    of the listed sizes. A tuple of views, as in PyTorch."""
+    axis = normalize_axis(dim, x.shape, "split")[0]
+    n = x.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {axis} "
+                             f"has size {n} (tensor shape {x.shape})")
+    starts = np.cumsum([0] + sizes[:-1])
+    before = (slice(None),) * axis
+    return tuple(x[before + (slice(int(start), int(start) + size),)]
+                 for start, size in zip(starts, sizes))
+
+
+def chunk(x, chunks, dim=0):
+    """``x`` cut into ``chunks`` pieces along ``dim``, each of ceil(n / chunks) elements
+    (the last smaller, and fewer pieces if they run out), as ``torch.chunk``."""
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+    axis = normalize_axis(dim, x.shape, "chunk")[0]
+    n = x.shape[axis]
+    return split(x, max(-(-n // chunks), 1), axis)

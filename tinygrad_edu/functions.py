@@ -462,3 +462,133 @@ def numel(x):
 
 def argmin(x, dim=None, keepdim=False):
     return _t(x).argmin(axis=pick_axis(None, dim), keepdims=keepdim)
+
+
+# ----- math ---------------------------------------------------------------------------------
+
+def erf(x):
+    return _t(x).erf()
+
+
+def log1p(x):
+    return _t(x).log1p()
+
+
+def expm1(x):
+    return _t(x).expm1()
+
+
+def log2(x):
+    return _t(x).log2()
+
+
+def log10(x):
+    return _t(x).log10()
+
+
+def exp2(x):
+    return _t(x).exp2()
+
+
+def tan(x):
+    return _t(x).tan()
+
+
+def asin(x):
+    return _t(x).asin()
+
+
+def acos(x):
+    return _t(x).acos()
+
+
+def atan(x):
+    return _t(x).atan()
+
+
+arcsin, arccos, arctan = asin, acos, atan
+
+
+def sinh(x):
+    return _t(x).sinh()
+
+
+def cosh(x):
+    return _t(x).cosh()
+
+
+def cumsum(x, dim, *, dtype=None):
+    return _t(x).cumsum(dim, dtype=dtype)
+
+
+def norm(x, p="fro", dim=None, keepdim=False):
+    """The p-norm (``torch.norm``): the 2-norm of all elements by default."""
+    return _t(x).norm(p, dim, keepdim)
+
+
+def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _t(x).std(dim, unbiased, keepdim, correction=correction)
+
+
+def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _t(x).var(dim, unbiased, keepdim, correction=correction)
+
+
+def logsumexp(x, dim, keepdim=False):
+    return _t(x).logsumexp(dim, keepdim)
+
+
+def tril(x, diagonal=0):
+    return _t(x).tril(diagonal)
+
+
+def triu(x, diagonal=0):
+    return _t(x).triu(diagonal)
+
+
+def diag(x, diagonal=0):
+    return _t(x).diag(diagonal)
+
+
+def diagonal(x, offset=0):
+    return _t(x).diagonal(offset)
+
+
+def trace(x):
+    return _t(x).trace()
+
+
+def gather(x, dim, index):
+    return _t(x).gather(dim, index)
+
+
+def scatter(x, dim, index, src=None, *, value=None):
+    return _t(x).scatter(dim, index, src, value=value)
+
+
+def scatter_add(x, dim, index, src):
+    return _t(x).scatter_add(dim, index, src)
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    return _t(x).sort(dim, descending, stable)
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    return _t(x).argsort(dim, descending, stable)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+    return _t(x).topk(k, dim, largest, sorted)
+
+
+def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    return _t(x).unique(sorted, return_inverse, return_counts, dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    return _t(x).split(split_size_or_sections, dim)
+
+
+def chunk(x, chunks, dim=0):
+    return _t(x).chunk(chunks, dim)

@@ -24,6 +24,8 @@ an array and a recorded Exp on a Tensor. The one step numpy has no function for,
 ``scatter_add``, asks the Tensor to do it (``scatter_add_to``).
 """
 
+import math
+
 import numpy as np
 
 
@@ -514,6 +516,146 @@ class Tanh(Primitive):
         return (grad * (1 - self.out * self.out),)
 
 
+class Log1p(Primitive):
+    """z = ln(1 + x), accurate for tiny x (where 1 + x would round to 1)."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.log1p(x)
+
+    def backward(self, grad):
+        # dz/dx = 1 / (1 + x)
+        return (grad / (1 + self.x),)
+
+
+class Expm1(Primitive):
+    """z = e^x - 1, accurate for tiny x."""
+
+    __slots__ = ("out",)
+
+    def forward(self, x):
+        self.out = np.expm1(x)
+        return self.out
+
+    def backward(self, grad):
+        # dz/dx = e^x = z + 1
+        return (grad * (self.out + 1),)
+
+
+class Tan(Primitive):
+    """z = tan(x)."""
+
+    __slots__ = ("out",)
+
+    def forward(self, x):
+        self.out = np.tan(x)
+        return self.out
+
+    def backward(self, grad):
+        # dz/dx = 1 / cos^2(x) = 1 + tan^2(x) = 1 + z^2
+        return (grad * (1 + self.out * self.out),)
+
+
+class Asin(Primitive):
+    """z = arcsin(x), for x in [-1, 1]."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arcsin(x)
+
+    def backward(self, grad):
+        # dz/dx = 1 / sqrt(1 - x^2)
+        return (grad / np.sqrt(1 - self.x * self.x),)
+
+
+class Acos(Primitive):
+    """z = arccos(x), for x in [-1, 1]."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arccos(x)
+
+    def backward(self, grad):
+        # dz/dx = -1 / sqrt(1 - x^2)
+        return (-grad / np.sqrt(1 - self.x * self.x),)
+
+
+class Atan(Primitive):
+    """z = arctan(x)."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        # (a Tensor, in create_graph mode, does it itself: np.arctan is not among the
+        # ufuncs interop.py takes over)
+        return np.arctan(x) if isinstance(x, np.ndarray) else x.atan()
+
+    def backward(self, grad):
+        # dz/dx = 1 / (1 + x^2)
+        return (grad / (1 + self.x * self.x),)
+
+
+class Sinh(Primitive):
+    """z = sinh(x) = (e^x - e^-x) / 2."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.sinh(x)
+
+    def backward(self, grad):
+        # dz/dx = cosh(x)
+        return (grad * np.cosh(self.x),)
+
+
+class Cosh(Primitive):
+    """z = cosh(x) = (e^x + e^-x) / 2."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.cosh(x)
+
+    def backward(self, grad):
+        # dz/dx = sinh(x)
+        return (grad * np.sinh(self.x),)
+
+
+_erf_of_each = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def erf(x):
+    """The error function of an array (math.erf element by element: numpy has none), or of
+    a Tensor in create_graph mode (recorded as Erf)."""
+    if not isinstance(x, (np.ndarray, np.generic)):
+        return x.erf()
+    return _erf_of_each(x).astype(x.dtype)
+
+
+class Erf(Primitive):
+    """z = erf(x) = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return erf(x)
+
+    def backward(self, grad):
+        # dz/dx = 2/sqrt(pi) * e^(-x^2)
+        x = self.x
+        return (grad * (2 / math.sqrt(math.pi)) * np.exp(-x * x),)
+
+
 class Sigmoid(Primitive):
     """z = 1 / (1 + e^-x), computed without overflow for any x."""
 
@@ -591,6 +733,30 @@ class Sum(Primitive):
         # dz/dx_i = 1 for every summed element: copy grad back along the reduced axes
         grad = expand_reduced(grad, self.x_shape, self.axis, self.keepdims)
         return (np.broadcast_to(grad, self.x_shape),)
+
+
+class Cumsum(Primitive):
+    """z_i = x_0 + x_1 + ... + x_i along ``axis``: running totals."""
+
+    __slots__ = ("axis",)
+
+    def forward(self, x, axis):
+        self.axis = axis
+        # (a Tensor, in create_graph mode, does it itself: numpy's cumsum has no dispatch)
+        return np.cumsum(x, axis=axis) if isinstance(x, np.ndarray) else x.cumsum(axis)
+
+    def backward(self, grad):
+        # x_i is in every z_j with j >= i, so dz/dx_i = grad_i + grad_(i+1) + ... : a running
+        # total taken from the end (flip, cumsum, flip back)
+        return (reverse_cumsum(grad, self.axis),)
+
+
+def reverse_cumsum(x, axis):
+    """Running totals along ``axis`` taken from the end; on a Tensor (create_graph mode),
+    the same through its own flip and cumsum, which are recorded."""
+    if not isinstance(x, np.ndarray):
+        return x.flip(axis).cumsum(axis).flip(axis)
+    return np.flip(np.cumsum(np.flip(x, axis), axis=axis), axis)
 
 
 class Max(Primitive):
@@ -917,7 +1083,8 @@ PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where, Remainder, Atan2, Copysign,
     Floor, Ceil, Round, Trunc, Sign, FloorDivide, TruncDivide,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
-    Sum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
+    Log1p, Expm1, Tan, Asin, Acos, Atan, Sinh, Cosh, Erf,
+    Sum, Cumsum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,
     Reshape, Transpose, Expand, GetItem, ScatterAdd, SetItem, Cat,
 )

@@ -839,6 +839,64 @@ class Tensor(TensorBase):
         """1 / (1 + e^-x), without overflow for large |x|."""
         return apply(ops.Sigmoid, self if self._data.dtype.kind == "f" else self.float())
 
+    def _floating(self):
+        # math of integers or booleans gives float32, as in PyTorch
+        return self if self._data.dtype.kind == "f" else self.float()
+
+    def log1p(self):
+        """ln(1 + x), accurate for tiny x."""
+        return apply(ops.Log1p, self._floating())
+
+    def expm1(self):
+        """e^x - 1, accurate for tiny x."""
+        return apply(ops.Expm1, self._floating())
+
+    def tan(self):
+        return apply(ops.Tan, self._floating())
+
+    def asin(self):
+        return apply(ops.Asin, self._floating())
+
+    def acos(self):
+        return apply(ops.Acos, self._floating())
+
+    def atan(self):
+        return apply(ops.Atan, self._floating())
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def sinh(self):
+        return apply(ops.Sinh, self._floating())
+
+    def cosh(self):
+        return apply(ops.Cosh, self._floating())
+
+    def erf(self):
+        """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x (as in GELU)."""
+        return apply(ops.Erf, self._floating())
+
+    def log2(self):
+        """Base-2 logarithm: ln(x) / ln(2)."""
+        return self.log() / float(np.log(2.0))
+
+    def log10(self):
+        """Base-10 logarithm: ln(x) / ln(10)."""
+        return self.log() / float(np.log(10.0))
+
+    def exp2(self):
+        """2 ** x (exact at integers)."""
+        return 2.0 ** self._floating()
+
+    def cumsum(self, dim, *, dtype=None):
+        """Running totals along ``dim``: z_i = x_0 + ... + x_i (integers and bools in int64)."""
+        axis = normalize_axis(dim, self.shape, "cumsum")
+        out = self if dtype is None else self.to(dtype)
+        if not axis:   # a 0-d tensor
+            return out * 1
+        if out._data.dtype.kind != "f":
+            return TensorBase._wrap(np.cumsum(out._data, axis=axis[0], dtype=np.int64))
+        return apply(ops.Cumsum, out, axis=axis[0])
+
     def relu(self):
         """max(x, 0)."""
         return apply(ops.Relu, self)
@@ -848,9 +906,12 @@ class Tensor(TensorBase):
         return self._binary(ops.Maximum, other)
 
     def clip(self, min=None, max=None):
-        """Clamp every element into [min, max]; either bound may be None."""
+        """Clamp every element into [min, max]; either bound may be None, a number or a
+        tensor (broadcast; the gradient then goes to whichever value was picked)."""
         if min is None and max is None:
             raise ValueError("clip: give at least one of min and max")
+        if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+            return composites.clamp_between(self, min, max)
         if min is not None and max is not None and min > max:
             raise ValueError(f"clip: min ({min}) is larger than max ({max})")
         if self._data.dtype.kind != "f" and any(isinstance(b, float) for b in (min, max)):
@@ -977,6 +1038,76 @@ class Tensor(TensorBase):
     def leaky_relu(self, slope=0.01):
         """x for x > 0, slope * x otherwise."""
         return composites.leaky_relu(self, slope)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """The p-norm over ``dim`` (default: the 2-norm of all elements); see composites.norm."""
+        return composites.norm(self, p, dim, keepdim)
+
+    def tril(self, diagonal=0):
+        """The lower triangle (on and below ``diagonal``) of the last two axes; zeros above."""
+        return composites.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        """The upper triangle (on and above ``diagonal``) of the last two axes; zeros below."""
+        return composites.triu(self, diagonal)
+
+    def diag(self, diagonal=0):
+        """A vector's diagonal matrix, or a matrix's diagonal as a vector."""
+        return composites.diag(self, diagonal)
+
+    def diagonal(self, offset=0):
+        """A matrix's ``offset`` diagonal as a vector."""
+        return composites.diagonal_of(self, offset)
+
+    def trace(self):
+        """The sum of a matrix's diagonal."""
+        return composites.trace(self)
+
+    def gather(self, dim, index):
+        """out[i][j] = self[i][index[i][j]] for dim 1 (alike for other dims)."""
+        return composites.gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None):
+        """A copy with out[i][index[i][j]] = src[i][j] for dim 1 (``src`` may be a number)."""
+        return composites.scatter(self, dim, index, value if src is None else src)
+
+    def scatter_add(self, dim, index, src):
+        """A copy with src[i][j] added at out[i][index[i][j]] for dim 1; repeats add up."""
+        return composites.scatter_add(self, dim, index, src)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """``(values, indices)`` sorted along ``dim`` (ties keep their order; NaN is largest)."""
+        return composites.sort(self, dim, descending)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        """The indices that sort the tensor along ``dim`` (int64)."""
+        return composites.sort(self, dim, descending).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """The ``k`` largest (``largest=False``: smallest) along ``dim``: ``(values, indices)``."""
+        return composites.topk(self, k, dim, largest, sorted)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values, sorted (no gradient); optionally with each element's position
+        among them (``return_inverse``) and how often each occurs (``return_counts``)."""
+        found = np.unique(self._data, return_inverse=return_inverse,
+                          return_counts=return_counts, axis=dim)
+        if not (return_inverse or return_counts):
+            return TensorBase._wrap(found)
+        values, *extras = found
+        if return_inverse:   # numpy may give it flat; PyTorch gives the input's shape
+            extras[0] = extras[0].reshape(self.shape if dim is None else -1)
+        return (TensorBase._wrap(values),) + tuple(TensorBase._wrap(e.astype(np.int64))
+                                                   for e in extras)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along ``dim``: each of ``split_size`` (the last may be smaller), or of the
+        listed sizes; a tuple of views."""
+        return composites.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        """``chunks`` pieces along ``dim``, each of ceil(n / chunks) elements."""
+        return composites.chunk(self, chunks, dim)
 
     def transpose(self, axis0=-2, axis1=-1):
         """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
@@ -1300,12 +1431,14 @@ class Tensor(TensorBase):
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """True if any element (along ``dim``) is nonzero: a bool tensor."""
         axis = normalize_axis(pick_axis(axis, dim), self.shape, "any")
-        return TensorBase._wrap(np.any(self._data, axis=axis, keepdims=bool(keepdims or keepdim)))
+        keepdims = bool(keepdims or keepdim)
+        return TensorBase._wrap(np.any(self._data, axis=axis, keepdims=keepdims))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """True if every element (along ``dim``) is nonzero: a bool tensor."""
         axis = normalize_axis(pick_axis(axis, dim), self.shape, "all")
-        return TensorBase._wrap(np.all(self._data, axis=axis, keepdims=bool(keepdims or keepdim)))
+        keepdims = bool(keepdims or keepdim)
+        return TensorBase._wrap(np.all(self._data, axis=axis, keepdims=keepdims))
 
     # ----- joining -----------------------------------------------------------------------
 
