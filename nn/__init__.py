@@ -14,7 +14,7 @@ Also reachable as ``tinygrad_edu.nn`` (and ``nn.optim`` as ``tinygrad_edu.optim`
 same modules under a second name, arranged by ``tinygrad_edu/nn.py``.
 """
 
-from . import functional, init, optim
+from . import functional, init, optim, utils
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .diagnose import diagnose
 from .layers import BatchNorm1d, Dropout, Flatten, Linear

@@ -5,7 +5,7 @@ import pytest
 
 import nn
 import tinygrad_edu as tg
-from nn.optim import SGD, Adam, AdamW
+from nn.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop
 from tinygrad_edu import Tensor
 
 rng = np.random.default_rng(0)
@@ -77,20 +77,24 @@ def test_sgd_momentum_buffer_is_not_the_gradient_array():
 
 # ----- Adam / AdamW ------------------------------------------------------------------------
 
-def adam_by_hand(start, grads, lr, b1, b2, eps, wd=0.0, decoupled=False):
+def adam_by_hand(start, grads, lr, b1, b2, eps, wd=0.0, decoupled=False, amsgrad=False,
+                 maximize=False):
     theta = start.copy()
     m = np.zeros_like(theta)
     v = np.zeros_like(theta)
+    v_max = np.zeros_like(theta)
     out = []
     for t, g in enumerate(grads, start=1):
+        g = -g if maximize else g
         if decoupled:
             theta = theta - lr * wd * theta
         else:
             g = g + wd * theta
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g ** 2
+        v_max = np.maximum(v_max, v)   # AMSGrad divides by the largest v so far
         m_hat = m / (1 - b1 ** t)
-        v_hat = v / (1 - b2 ** t)
+        v_hat = (v_max if amsgrad else v) / (1 - b2 ** t)
         theta = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
         out.append(theta)
     return out
@@ -148,12 +152,151 @@ def test_adamw_with_zero_gradient_only_shrinks_weights():
     np.testing.assert_allclose(p.data, start * (1 - 0.1 * 0.2))
 
 
+# ----- AMSGrad, maximize, RMSprop, Adagrad, Adadelta ------------------------------------
+
+def test_adam_and_adamw_amsgrad_divide_by_the_largest_second_moment():
+    start = rng.standard_normal(4)
+    # a large gradient first, then small ones: v falls, v_max does not
+    grads = [np.array([5.0, -4.0, 3.0, 1.0])] + [rng.standard_normal(4) * 0.1 for _ in range(3)]
+    for cls, decoupled in ((Adam, False), (AdamW, True)):
+        p = nn.Parameter(start.copy())
+        got = run_steps(cls([p], lr=0.05, weight_decay=0.1, amsgrad=True), p, grads)
+        want = adam_by_hand(start, grads, 0.05, 0.9, 0.999, 1e-8, wd=0.1, decoupled=decoupled,
+                            amsgrad=True)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12)
+        plain = adam_by_hand(start, grads, 0.05, 0.9, 0.999, 1e-8, wd=0.1, decoupled=decoupled)
+        assert not np.allclose(got[-1], plain[-1])
+
+
+def test_maximize_flips_the_gradient_before_anything_else():
+    start = rng.standard_normal(3)
+    grads = [rng.standard_normal(3) for _ in range(3)]
+    p = nn.Parameter(start.copy())
+    got = run_steps(Adam([p], lr=0.1, weight_decay=0.2, maximize=True), p, grads)
+    want = adam_by_hand(start, grads, 0.1, 0.9, 0.999, 1e-8, wd=0.2, maximize=True)
+    np.testing.assert_allclose(got[-1], want[-1], rtol=1e-12)
+
+    p = nn.Parameter(start.copy())
+    got = run_steps(SGD([p], lr=0.1, momentum=0.5, weight_decay=0.2, maximize=True), p, grads)
+    theta, buf = start.copy(), None
+    for t, g in enumerate(grads):
+        d = -g + 0.2 * theta          # weight decay still pulls towards 0
+        buf = d.copy() if t == 0 else 0.5 * buf + d
+        theta = theta - 0.1 * buf
+    np.testing.assert_allclose(got[-1], theta, rtol=1e-12)
+
+
+def test_gradient_ascent_with_maximize_climbs():
+    p = nn.Parameter(np.array([0.0]))
+    opt = SGD([p], lr=0.1, maximize=True)
+    for _ in range(50):
+        opt.zero_grad()
+        (-(p - 3.0) ** 2).sum().backward()   # largest at p = 3
+        opt.step()
+    assert p.numpy()[0] == pytest.approx(3.0, abs=1e-3)
+
+
+def test_rmsprop_matches_numpy():
+    start = rng.standard_normal(5)
+    grads = [rng.standard_normal(5) for _ in range(4)]
+    p = nn.Parameter(start.copy())
+    got = run_steps(RMSprop([p], lr=0.01, alpha=0.9, eps=1e-8), p, grads)
+    theta, v = start.copy(), np.zeros(5)
+    for t, g in enumerate(grads):
+        v = 0.9 * v + 0.1 * g ** 2
+        theta = theta - 0.01 * g / (np.sqrt(v) + 1e-8)   # eps after the square root
+        np.testing.assert_allclose(got[t], theta, rtol=1e-12)
+
+
+def test_rmsprop_centered_with_momentum_and_weight_decay_matches_numpy():
+    start = rng.standard_normal(5)
+    grads = [rng.standard_normal(5) for _ in range(4)]
+    lr, alpha, mu, wd, eps = 0.01, 0.99, 0.9, 0.1, 1e-8
+    p = nn.Parameter(start.copy())
+    got = run_steps(RMSprop([p], lr=lr, alpha=alpha, momentum=mu, weight_decay=wd,
+                            centered=True), p, grads)
+    theta, v, a, b = start.copy(), np.zeros(5), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(grads):
+        g = g + wd * theta
+        v = alpha * v + (1 - alpha) * g ** 2
+        a = alpha * a + (1 - alpha) * g
+        b = mu * b + g / (np.sqrt(v - a ** 2) + eps)
+        theta = theta - lr * b
+        np.testing.assert_allclose(got[t], theta, rtol=1e-12)
+
+
+def test_adagrad_with_lr_decay_and_initial_accumulator_matches_numpy():
+    start = rng.standard_normal(5)
+    grads = [rng.standard_normal(5) for _ in range(4)]
+    lr, decay, init, wd, eps = 0.1, 0.1, 0.5, 0.01, 1e-10
+    p = nn.Parameter(start.copy())
+    got = run_steps(Adagrad([p], lr=lr, lr_decay=decay, initial_accumulator_value=init,
+                            weight_decay=wd), p, grads)
+    theta, s = start.copy(), np.full(5, init)
+    for t, g in enumerate(grads, start=1):
+        g = g + wd * theta
+        s = s + g ** 2
+        theta = theta - lr / (1 + (t - 1) * decay) * g / (np.sqrt(s) + eps)
+        np.testing.assert_allclose(got[t - 1], theta, rtol=1e-12)
+
+
+def test_adadelta_matches_numpy():
+    start = rng.standard_normal(5)
+    grads = [rng.standard_normal(5) for _ in range(4)]
+    lr, rho, eps = 1.0, 0.8, 1e-6
+    p = nn.Parameter(start.copy())
+    got = run_steps(Adadelta([p], lr=lr, rho=rho, eps=eps), p, grads)
+    theta, v, u = start.copy(), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(grads):
+        v = rho * v + (1 - rho) * g ** 2
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+        u = rho * u + (1 - rho) * delta ** 2
+        theta = theta - lr * delta
+        np.testing.assert_allclose(got[t], theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda ps: RMSprop(ps, momentum=0.9, centered=True),
+                                  lambda ps: Adagrad(ps, lr=0.1),
+                                  lambda ps: Adadelta(ps),
+                                  lambda ps: Adam(ps, amsgrad=True)],
+                         ids=["rmsprop", "adagrad", "adadelta", "amsgrad"])
+def test_new_optimizers_resume_from_their_state_dict(make):
+    start = rng.standard_normal(3).astype(np.float32)
+    grads = [rng.standard_normal(3).astype(np.float32) for _ in range(4)]
+    p1 = nn.Parameter(start.copy())
+    straight = run_steps(make([p1]), p1, grads)
+    p2 = nn.Parameter(start.copy())
+    first = make([p2])
+    run_steps(first, p2, grads[:2])
+    second = make([p2])
+    second.load_state_dict(first.state_dict())
+    resumed = run_steps(second, p2, grads[2:])
+    np.testing.assert_array_equal(resumed[-1], straight[-1])
+    assert p2.dtype == np.float32
+
+
+def test_new_optimizers_reject_bad_settings_by_name():
+    with pytest.raises(ValueError, match="RMSprop: invalid alpha 1.5"):
+        RMSprop([make_param()], alpha=1.5)
+    with pytest.raises(ValueError, match="RMSprop: invalid momentum -1"):
+        RMSprop([make_param()], momentum=-1)
+    with pytest.raises(ValueError, match="Adagrad: invalid lr_decay -0.1"):
+        Adagrad([make_param()], lr_decay=-0.1)
+    with pytest.raises(ValueError, match="Adadelta: invalid rho 2"):
+        Adadelta([make_param()], rho=2)
+    with pytest.raises(ValueError, match="Adadelta: invalid eps -1"):
+        Adadelta([make_param()], eps=-1)
+
+
 # ----- shared behaviour --------------------------------------------------------------------
 
 @pytest.mark.parametrize("make_opt", [lambda ps: SGD(ps, lr=0.1, momentum=0.9),
                                       lambda ps: Adam(ps, lr=0.1),
-                                      lambda ps: AdamW(ps, lr=0.1)],
-                         ids=["sgd", "adam", "adamw"])
+                                      lambda ps: AdamW(ps, lr=0.1),
+                                      lambda ps: RMSprop(ps, momentum=0.5, centered=True),
+                                      lambda ps: Adagrad(ps), lambda ps: Adadelta(ps)],
+                         ids=["sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta"])
 def test_optimizer_updates_in_place_and_keeps_float32(make_opt):
     p = make_param(dtype=np.float32)
     array = p.numpy()

@@ -6,4 +6,4 @@ arithmetic on the parameters, under ``no_grad``. ``lr_scheduler.py`` holds the s
 """
 
 from . import lr_scheduler
-from .optimizer import SGD, Adam, AdamW, Optimizer
+from .optimizer import SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop

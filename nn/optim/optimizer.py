@@ -14,7 +14,9 @@ The usual loop::
         opt.step()
 
 ``opt.param_groups`` is a list of dicts ('params', 'lr', ...); change a group's 'lr' to
-schedule the learning rate. Parameters whose ``.grad`` is None are left alone.
+schedule the learning rate (or use ``nn.optim.lr_scheduler``). Parameters whose ``.grad``
+is None are left alone. ``maximize=True`` (every optimizer) flips the gradient's sign
+first, so the steps climb the objective instead of descending it.
 """
 
 import warnings
@@ -108,6 +110,10 @@ class Optimizer:
         if group.get("weight_decay", 0) < 0:
             raise ValueError(f"{type(self).__name__}: invalid weight_decay "
                              f"{group['weight_decay']!r}; it must be non-negative")
+        for key in ("eps", "momentum", "alpha", "lr_decay", "initial_accumulator_value"):
+            if key in group and group[key] < 0:
+                raise ValueError(f"{type(self).__name__}: invalid {key} {group[key]!r}; it "
+                                 "must be non-negative")
 
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: ``p.grad = None`` (the default) or zero it in place."""
@@ -132,7 +138,10 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    self._update(p, p.numpy(), p.grad.numpy(), group, self.state.setdefault(p, {}))
+                    grad = p.grad.numpy()
+                    if group.get("maximize", False):
+                        grad = -grad   # climb the objective: every optimizer, one place
+                    self._update(p, p.numpy(), grad, group, self.state.setdefault(p, {}))
                     changed.append(p)
         # a graph recorded before this step must not run backward on the new values; the
         # line named is the caller's (stacklevel=2: one frame, not a stack walk: W1 -3%)
@@ -186,7 +195,7 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with momentum, as PyTorch computes it.
 
-    Each step, with g = p.grad:
+    Each step, with g = p.grad (g = -p.grad with ``maximize=True``):
       g = g + weight_decay * p                          (L2 penalty, if weight_decay)
       b = g on the first step, else momentum * b + (1 - dampening) * g   (if momentum)
       g = g + momentum * b if nesterov, else b
@@ -194,14 +203,15 @@ class SGD(Optimizer):
     Note PyTorch's convention: the velocity accumulates gradients, and lr multiplies it.
     """
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, *, maximize=False):
         if momentum < 0:
             raise ValueError(f"SGD: invalid momentum {momentum!r}; it must be non-negative")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
 
     def _update(self, p, data, grad, group, state):
         lr, momentum = group["lr"], group["momentum"]
@@ -223,10 +233,11 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam, as PyTorch computes it (weight_decay is an L2 penalty added to the gradient).
 
-    Each step t = 1, 2, ... with g = p.grad:
+    Each step t = 1, 2, ... with g = p.grad (g = -p.grad with ``maximize=True``):
       g = g + weight_decay * p                          (if weight_decay)
       m = beta1 * m + (1 - beta1) * g                   (first moment: a running mean)
       v = beta2 * v + (1 - beta2) * g^2                 (second moment)
+      v_max = max(v_max, v); use v_max for v below      (only with amsgrad=True)
       m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)   (undo the bias towards 0)
       p = p - lr * m_hat / (sqrt(v_hat) + eps)
     m and v start at zero. For decoupled weight decay use AdamW.
@@ -234,7 +245,8 @@ class Adam(Optimizer):
 
     _decoupled_weight_decay = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
         for i, beta in enumerate(betas):
             if not 0 <= beta < 1:
                 raise ValueError(f"{type(self).__name__}: invalid beta{i + 1} {beta!r}; it "
@@ -242,7 +254,8 @@ class Adam(Optimizer):
         if eps < 0:
             raise ValueError(f"{type(self).__name__}: invalid eps {eps!r}; it must be non-negative")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
-                                      weight_decay=weight_decay))
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
 
     def _update(self, p, data, grad, group, state):
         lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
@@ -256,12 +269,18 @@ class Adam(Optimizer):
             state["step"] = 0
             state["exp_avg"] = np.zeros_like(data)
             state["exp_avg_sq"] = np.zeros_like(data)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = np.zeros_like(data)
         state["step"] += 1
         t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
         m += (1 - beta1) * grad
         v *= beta2
         v += (1 - beta2) * grad * grad
+        if group["amsgrad"]:
+            # AMSGrad: the largest second moment so far, so the step size never grows back
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
         m_hat = m / (1 - beta1 ** t)
         v_hat = v / (1 - beta2 ** t)
         data -= lr * m_hat / (np.sqrt(v_hat) + eps)
@@ -276,5 +295,127 @@ class AdamW(Adam):
 
     _decoupled_weight_decay = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as PyTorch computes it: each weight's step divided by its recent gradient size.
+
+    Each step with g = p.grad (g = -p.grad with ``maximize=True``):
+      g = g + weight_decay * p                          (if weight_decay)
+      v = alpha * v + (1 - alpha) * g^2                 (running mean of squares, from 0)
+      avg = sqrt(v) + eps;  with centered=True: a = alpha * a + (1 - alpha) * g,
+                                                avg = sqrt(v - a^2) + eps
+      b = momentum * b + g / avg;  p = p - lr * b       (if momentum > 0)
+      p = p - lr * g / avg                              (otherwise)
+    Note the default lr is 1e-2 and eps is added after the square root.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, *, maximize=False):
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"RMSprop: invalid alpha {alpha!r}; it must be in [0, 1]")
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _update(self, p, data, grad, group, state):
+        alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(data)
+            if momentum > 0:
+                state["momentum_buffer"] = np.zeros_like(data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(data)
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * data
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * grad * grad
+        if group["centered"]:
+            # centred: divide by the standard deviation of the gradient, not its RMS
+            a = state["grad_avg"]
+            a += (1 - alpha) * (grad - a)
+            avg = np.sqrt(v - a * a) + eps
+        else:
+            avg = np.sqrt(v) + eps
+        if momentum > 0:
+            buf = state.setdefault("momentum_buffer", np.zeros_like(data))
+            buf *= momentum
+            buf += grad / avg
+            data -= group["lr"] * buf
+        else:
+            data -= group["lr"] * grad / avg
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as PyTorch computes it: steps shrink with the sum of all squared gradients.
+
+    Each step t = 1, 2, ... with g = p.grad (g = -p.grad with ``maximize=True``):
+      g = g + weight_decay * p                          (if weight_decay)
+      s = s + g^2                                       (s starts at initial_accumulator_value)
+      p = p - lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
+    """
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+        # PyTorch makes the state when the optimizer is made, so it is saved from the start
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = {"step": 0, "sum": np.full_like(
+                    p.numpy(), group["initial_accumulator_value"])}
+
+    def _update(self, p, data, grad, group, state):
+        if not state:   # a parameter added later, or state loaded without it
+            state["step"] = 0
+            state["sum"] = np.full_like(data, group["initial_accumulator_value"])
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * data
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += grad * grad
+        data -= clr * grad / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class Adadelta(Optimizer):
+    """Adadelta, as PyTorch computes it: the step is scaled by the size of recent steps.
+
+    Each step with g = p.grad (g = -p.grad with ``maximize=True``):
+      g = g + weight_decay * p                          (if weight_decay)
+      v = rho * v + (1 - rho) * g^2                     (running mean of squared gradients)
+      delta = sqrt(u + eps) / sqrt(v + eps) * g         (u: running mean of squared steps)
+      u = rho * u + (1 - rho) * delta^2
+      p = p - lr * delta
+    v and u start at zero; lr (default 1.0) only scales the step.
+    """
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *,
+                 maximize=False):
+        if not 0 <= rho <= 1:
+            raise ValueError(f"Adadelta: invalid rho {rho!r}; it must be in [0, 1]")
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def _update(self, p, data, grad, group, state):
+        rho, eps = group["rho"], group["eps"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(data)
+            state["acc_delta"] = np.zeros_like(data)
+        state["step"] += 1
+        if group["weight_decay"] != 0:
+            grad = grad + group["weight_decay"] * data
+        v, u = state["square_avg"], state["acc_delta"]
+        v *= rho
+        v += (1 - rho) * grad * grad
+        delta = np.sqrt(u + eps) / np.sqrt(v + eps) * grad
+        u *= rho
+        u += (1 - rho) * delta * delta
+        data -= group["lr"] * delta
