@@ -558,3 +558,88 @@ def test_split_and_chunk():
     np.testing.assert_array_equal(x.grad.numpy(), [[2, 1, 1], [2, 1, 1]])
     with pytest.raises(ValueError, match=r"split: sizes \[1, 1\] add up to 2, but dim 0 has"):
         a.split([1, 1])
+
+
+# ----- 4. factories and randomness -----------------------------------------------------------
+
+def test_linspace_and_logspace():
+    x = torch.linspace(0, 1, 5)
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x.numpy(), [0, 0.25, 0.5, 0.75, 1])
+    np.testing.assert_array_equal(torch.logspace(0, 2, 3).numpy(), [1, 10, 100])
+    np.testing.assert_array_equal(torch.logspace(0, 3, 4, base=2).numpy(), [1, 2, 4, 8])
+    assert torch.linspace(0, 1, 3, dtype=torch.float64).dtype == np.float64
+    with pytest.raises(ValueError, match="linspace: steps must be a non-negative int"):
+        torch.linspace(0, 1, -1)
+
+
+def test_random_integers_and_permutations():
+    torch.manual_seed(0)
+    r = torch.randint(10, (1000,))
+    assert r.dtype == np.int64 and r.shape == (1000,)
+    assert 0 <= r.numpy().min() and r.numpy().max() == 9
+    r = torch.randint(5, 8, (2, 3))
+    assert r.shape == (2, 3) and set(np.unique(r.numpy())) <= {5, 6, 7}
+    p = torch.randperm(6)
+    assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(6))
+    with pytest.raises(ValueError, match=r"randint: low \(3\) must be smaller than high \(3\)"):
+        torch.randint(3, 3, (2,))
+    with pytest.raises(TypeError, match="randint: size must be a tuple"):
+        torch.randint(0, 10, 3)
+
+
+def test_multinomial_and_bernoulli():
+    torch.manual_seed(0)
+    draws = torch.multinomial(Tensor([0.0, 1.0, 3.0]), 2)
+    assert draws.dtype == np.int64 and sorted(draws.tolist()) == [1, 2]   # never the 0 weight
+    many = torch.multinomial(Tensor([1.0, 3.0]), 4000, replacement=True).numpy()
+    assert 0.72 < many.mean() < 0.78        # P(1) = 3/4
+    rows = torch.multinomial(Tensor([[1.0, 0.0], [0.0, 1.0]]), 1)
+    np.testing.assert_array_equal(rows.numpy(), [[0], [1]])
+    with pytest.raises(ValueError, match="cannot draw 3 samples without replacement from 2"):
+        torch.multinomial(Tensor([1.0, 1.0, 0.0]), 3)
+    b = torch.bernoulli(torch.full((4000,), 0.25))
+    assert b.dtype == np.float32 and set(np.unique(b.numpy())) <= {0.0, 1.0}
+    assert 0.22 < b.numpy().mean() < 0.28
+    np.testing.assert_array_equal(torch.bernoulli(Tensor([0.0, 1.0])).numpy(), [0, 1])
+    with pytest.raises(ValueError, match=r"bernoulli: probabilities must lie in \[0, 1\]"):
+        torch.bernoulli(Tensor([1.5]))
+
+
+def test_normal_forms():
+    torch.manual_seed(0)
+    x = torch.normal(2.0, 3.0, size=(4000,))
+    assert x.dtype == np.float32 and abs(x.numpy().mean() - 2) < 0.2
+    assert abs(x.numpy().std() - 3) < 0.2
+    per_element = torch.normal(Tensor([0.0, 100.0]), 1e-6)
+    np.testing.assert_allclose(per_element.numpy(), [0, 100], atol=1e-3)
+    assert torch.normal(Tensor(np.zeros(2)), Tensor(np.ones(2))).dtype == np.float64
+    with pytest.raises(TypeError, match="normal: with numbers for mean and std, give size"):
+        torch.normal(0.0, 1.0)
+
+
+def test_like_factories_and_new_methods():
+    t = Tensor(np.zeros((2, 3)))                  # float64
+    assert torch.rand_like(t).dtype == np.float64 and torch.randn_like(t).shape == (2, 3)
+    assert torch.rand_like(Tensor([1, 2])).dtype == np.float32
+    assert torch.full_like(t, 7).numpy().tolist() == [[7.0] * 3] * 2
+    assert torch.empty(2, 3).shape == (2, 3) and torch.empty_like(t).dtype == np.float64
+    r = torch.randint_like(Tensor([0, 0, 0]), 5)
+    assert r.dtype == np.int64 and r.numpy().max() < 5
+    assert t.new_zeros(4).dtype == np.float64 and t.new_ones((2, 2)).shape == (2, 2)
+    assert t.new_tensor([1, 2]).dtype == np.float64 and t.new_full((2,), 3.0).tolist() == [3, 3]
+
+
+def test_generators_give_their_own_repeatable_streams():
+    a = torch.randn(3, generator=torch.Generator().manual_seed(7))
+    b = torch.randn(3, generator=torch.Generator().manual_seed(7))
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    torch.manual_seed(1)
+    first = torch.rand(2)
+    torch.manual_seed(1)
+    g = torch.Generator().manual_seed(5)
+    torch.randint(0, 10, (5,), generator=g)       # drawn from g: the shared stream is untouched
+    torch.randperm(4, generator=g)
+    np.testing.assert_array_equal(torch.rand(2).numpy(), first.numpy())
+    with pytest.raises(TypeError, match="randn: generator must be a tg.Generator"):
+        torch.randn(2, generator=5)

@@ -11,6 +11,7 @@ wrap the arrays made here.
 import numpy as np
 
 from .autograd import TensorBase
+from .generator import Generator
 
 _SUPPORTED_KINDS = "biuf"  # bool, signed and unsigned ints, floats
 _rng = np.random.default_rng()   # replaced by manual_seed
@@ -73,21 +74,94 @@ def full(shape, fill_value, dtype=None):
     return np.full(shape_from((shape,)), fill_value, dtype=as_array(fill_value, dtype).dtype)
 
 
-def randn(shape, dtype):
+def rng_of(generator, op="random"):
+    """The numpy generator to draw from: a ``tg.Generator``'s own, or the shared one."""
+    if generator is None:
+        return _rng
+    if not isinstance(generator, Generator):
+        raise TypeError(f"{op}: generator must be a tg.Generator, got "
+                        f"{type(generator).__name__}")
+    return generator.rng
+
+
+def randn(shape, dtype, generator=None):
     """Samples of the standard normal distribution."""
-    return _rng.standard_normal(shape_from(shape)).astype(dtype)
+    return rng_of(generator, "randn").standard_normal(shape_from(shape)).astype(dtype)
 
 
-def rand(shape, dtype):
+def rand(shape, dtype, generator=None):
     """Samples uniform on [0, 1)."""
-    return _rng.random(shape_from(shape)).astype(dtype)
+    return rng_of(generator, "rand").random(shape_from(shape)).astype(dtype)
 
 
-def uniform(shape, low, high, dtype):
+def uniform(shape, low, high, dtype, generator=None):
     """Samples uniform on [low, high)."""
     if not low <= high:
         raise ValueError(f"uniform: low ({low}) must not exceed high ({high})")
-    return _rng.uniform(low, high, shape_from(shape)).astype(dtype)
+    return rng_of(generator, "uniform").uniform(low, high, shape_from(shape)).astype(dtype)
+
+
+def randint(low, high, shape, dtype, generator=None):
+    """Integers uniform on [low, high) (int64 by default, as PyTorch)."""
+    if not low < high:
+        raise ValueError(f"randint: low ({low}) must be smaller than high ({high}); the "
+                         "values are drawn from [low, high)")
+    values = rng_of(generator, "randint").integers(low, high, shape_from(shape))
+    return values.astype(np.int64 if dtype is None else dtype)
+
+
+def randperm(n, dtype, generator=None):
+    """0, 1, ..., n - 1 in random order."""
+    if not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"randperm: n must be a non-negative int, got {n!r}")
+    return rng_of(generator, "randperm").permutation(int(n)).astype(dtype)
+
+
+def normal(mean, std, shape, generator=None):
+    """Samples of N(mean, std^2); mean and std are numbers or arrays that broadcast."""
+    if np.any(np.asarray(std) < 0):
+        raise ValueError(f"normal: std must not be negative, got {std}")
+    return rng_of(generator, "normal").normal(mean, std, shape)
+
+
+def bernoulli(p, generator=None):
+    """1 with probability p, else 0, elementwise; in p's (floating) dtype."""
+    if p.size and (np.nanmin(p) < 0 or np.nanmax(p) > 1 or np.isnan(p).any()):
+        raise ValueError(f"bernoulli: probabilities must lie in [0, 1], got values from "
+                         f"{np.nanmin(p)} to {np.nanmax(p)}")
+    return (rng_of(generator, "bernoulli").random(p.shape) < p).astype(p.dtype)
+
+
+def multinomial(weights, num_samples, replacement, generator=None):
+    """Indices drawn with probability proportional to ``weights`` (one row, or one draw
+    per row of a matrix): int64 of shape (num_samples,) or (rows, num_samples)."""
+    if weights.ndim not in (1, 2):
+        raise ValueError(f"multinomial: weights must be a vector or a matrix, got shape "
+                         f"{weights.shape}")
+    rows = weights.reshape(-1, weights.shape[-1]).astype(np.float64)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise ValueError("multinomial: weights must be finite and non-negative")
+    rng = rng_of(generator, "multinomial")
+    drawn = []
+    for row in rows:
+        total, nonzero = row.sum(), int((row > 0).sum())
+        if total <= 0:
+            raise ValueError("multinomial: a row of weights sums to 0; at least one weight "
+                             "must be positive")
+        if not replacement and num_samples > nonzero:
+            raise ValueError(f"multinomial: cannot draw {num_samples} samples without "
+                             f"replacement from {nonzero} categories with nonzero weight; "
+                             "pass replacement=True")
+        drawn.append(rng.choice(len(row), num_samples, replace=replacement, p=row / total))
+    out = np.array(drawn, dtype=np.int64).reshape(rows.shape[0], num_samples)
+    return out[0] if weights.ndim == 1 else out
+
+
+def linspace(start, end, steps, dtype):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    return np.linspace(start, end, int(steps)).astype(np.float32 if dtype is None else dtype)
 
 
 def arange(start, stop, step, dtype):

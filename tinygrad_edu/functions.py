@@ -8,6 +8,7 @@ import builtins   # this module defines all, any, round, sum, max, ... as PyTorc
 
 import numpy as np
 
+from . import factories
 from .checks import pick_axis
 from .dtypes import float16, float32, float64, int32, int64, long, double  # noqa: F401
 from .tensor import Tensor
@@ -46,12 +47,12 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     return Tensor.full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor.rand(*shape, dtype=dtype, requires_grad=requires_grad)
+def rand(*shape, dtype=np.float32, requires_grad=False, generator=None):
+    return Tensor.rand(*shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def randn(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor.randn(*shape, dtype=dtype, requires_grad=requires_grad)
+def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
+    return Tensor.randn(*shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
 def eye(n, m=None, dtype=np.float32, requires_grad=False):
@@ -592,3 +593,105 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     return _t(x).chunk(chunks, dim)
+
+
+# ----- factories and randomness (every draw seeded by tg.manual_seed, or a generator) ------
+
+def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included (float32)."""
+    return Tensor(factories.linspace(start, end, steps, dtype), requires_grad=requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+    """base ** linspace(start, end, steps): ``steps`` values spaced evenly on a log scale."""
+    exponents = factories.linspace(start, end, steps, np.float64)
+    return Tensor((float(base) ** exponents).astype(dtype or np.float32),
+                  requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False):
+    """Integers uniform on [low, high) in ``size`` (int64): ``randint(10, (3,))`` or
+    ``randint(5, 10, (3,))``, as ``torch.randint``."""
+    if size is None:   # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None or isinstance(size, (int, np.integer)):
+        raise TypeError(f"randint: size must be a tuple such as (3,), got {size!r}")
+    return Tensor(factories.randint(low, high, tuple(size), dtype, generator),
+                  requires_grad=requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
+    """0, ..., n - 1 in random order (int64), e.g. to shuffle: ``X[randperm(len(X))]``."""
+    return Tensor(factories.randperm(n, dtype, generator), requires_grad=requires_grad)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):  # noqa: A002
+    """Indices drawn with probability proportional to ``input``'s weights (per row)."""
+    return _t(input).multinomial(num_samples, replacement, generator=generator)
+
+
+def bernoulli(input, p=None, *, generator=None):  # noqa: A002
+    """1 with probability ``input`` (or ``p``), else 0, elementwise, in input's dtype."""
+    input = _t(input)
+    if p is not None:
+        return Tensor(factories.bernoulli(np.full(input.shape, p, dtype=input._floating().dtype),
+                                          generator))
+    return input.bernoulli(generator=generator)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
+    """Samples of N(mean, std^2): ``normal(0.0, 1.0, size=(2, 3))``, or one per element of
+    tensor ``mean`` and/or ``std`` (broadcast), as ``torch.normal``. No gradient."""
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if tensors:
+        if size is not None:
+            raise TypeError("normal: give size only with numbers for mean and std")
+        arrays = [v._data if isinstance(v, Tensor) else v for v in (mean, std)]
+        shape = np.broadcast_shapes(*[np.shape(a) for a in arrays])
+        out_dtype = dtype or np.result_type(*[t.dtype for t in tensors])
+        return Tensor(factories.normal(arrays[0], arrays[1], shape, generator).astype(out_dtype),
+                      requires_grad=requires_grad)
+    if size is None:
+        raise TypeError("normal: with numbers for mean and std, give size=(...)")
+    shape = factories.shape_from((size,))
+    return Tensor(factories.normal(mean, std, shape, generator).astype(dtype or np.float32),
+                  requires_grad=requires_grad)
+
+
+def empty(*shape, dtype=np.float32, requires_grad=False):
+    """A tensor of ``shape`` (PyTorch leaves it uninitialised; here it holds zeros)."""
+    return Tensor.zeros(*shape, dtype=dtype, requires_grad=requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    """Like ``zeros_like`` (PyTorch leaves the values uninitialised)."""
+    return Tensor.zeros_like(t, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, requires_grad=False):
+    """A tensor of ``t``'s shape filled with ``fill_value``, in ``t``'s dtype unless given."""
+    t = _t(t)
+    return Tensor.full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False, generator=None):
+    """Samples uniform on [0, 1) in ``t``'s shape and (floating) dtype."""
+    t = _t(t)
+    return Tensor.rand(*t.shape, dtype=dtype or t._floating().dtype, requires_grad=requires_grad,
+                       generator=generator)
+
+
+def randn_like(t, dtype=None, requires_grad=False, generator=None):
+    """Standard normal samples in ``t``'s shape and (floating) dtype."""
+    t = _t(t)
+    return Tensor.randn(*t.shape, dtype=dtype or t._floating().dtype,
+                        requires_grad=requires_grad, generator=generator)
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, generator=None):
+    """Integers uniform on [low, high) in ``t``'s shape and dtype (``randint_like(t, 10)``:
+    [0, 10))."""
+    t = _t(t)
+    if high is None:
+        low, high = 0, low
+    return Tensor(factories.randint(low, high, t.shape, dtype or t.dtype, generator))

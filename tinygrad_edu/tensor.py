@@ -1493,19 +1493,22 @@ class Tensor(TensorBase):
         return Tensor(factories.full(shape, fill_value, dtype), requires_grad, name=name)
 
     @staticmethod
-    def randn(*shape, dtype=np.float32, requires_grad=False, name=None):
-        """Samples of the standard normal distribution (seeded by ``tg.manual_seed``)."""
-        return Tensor(factories.randn(shape, dtype), requires_grad, name=name)
+    def randn(*shape, dtype=np.float32, requires_grad=False, name=None, generator=None):
+        """Samples of the standard normal distribution (seeded by ``tg.manual_seed``, or
+        drawn from ``generator``, a ``tg.Generator``)."""
+        return Tensor(factories.randn(shape, dtype, generator), requires_grad, name=name)
 
     @staticmethod
-    def rand(*shape, dtype=np.float32, requires_grad=False, name=None):
-        """Samples uniform on [0, 1) (seeded by ``tg.manual_seed``)."""
-        return Tensor(factories.rand(shape, dtype), requires_grad, name=name)
+    def rand(*shape, dtype=np.float32, requires_grad=False, name=None, generator=None):
+        """Samples uniform on [0, 1) (seeded by ``tg.manual_seed``, or from ``generator``)."""
+        return Tensor(factories.rand(shape, dtype, generator), requires_grad, name=name)
 
     @staticmethod
-    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False, name=None):
-        """Samples uniform on [low, high) (seeded by ``tg.manual_seed``)."""
-        return Tensor(factories.uniform(shape, low, high, dtype), requires_grad, name=name)
+    def uniform(*shape, low=0.0, high=1.0, dtype=np.float32, requires_grad=False, name=None,
+                generator=None):
+        """Samples uniform on [low, high) (seeded by ``tg.manual_seed``, or from ``generator``)."""
+        return Tensor(factories.uniform(shape, low, high, dtype, generator), requires_grad,
+                      name=name)
 
     @staticmethod
     def eye(n, m=None, dtype=np.float32, requires_grad=False, name=None):
@@ -1524,6 +1527,35 @@ class Tensor(TensorBase):
     @staticmethod
     def ones_like(t, dtype=None, requires_grad=False, name=None):
         return Tensor(np.ones_like(factories.as_array(t), dtype=dtype), requires_grad, name=name)
+
+    # PyTorch's x.new_*: a new tensor with this one's dtype (unless given)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return Tensor.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return Tensor.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+
+    new_empty = new_zeros   # PyTorch leaves it uninitialised; zeros here
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return Tensor.full(size, fill_value, dtype=dtype or self.dtype,
+                           requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        """A copy of ``data`` as a new leaf, in this tensor's dtype unless given."""
+        data = data._data if isinstance(data, Tensor) else data
+        return Tensor(np.array(data, dtype=dtype or self.dtype), requires_grad=requires_grad)
+
+    def bernoulli(self, *, generator=None):
+        """1 with probability given by each element (in [0, 1]), else 0; no gradient."""
+        return TensorBase._wrap(factories.bernoulli(self._floating()._data, generator))
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Indices drawn with probability proportional to the (non-negative) weights, per
+        row: int64 (num_samples,) or (rows, num_samples)."""
+        return TensorBase._wrap(factories.multinomial(self._data, num_samples, replacement,
+                                                      generator))
 
     # ----- for ops.py, in create_graph mode ---------------------------------------------------
 
