@@ -441,6 +441,68 @@ class Module:
         """Convert floating parameters and buffers to float32 in place."""
         return self._cast(np.float32)
 
+    def half(self):
+        """Convert floating parameters and buffers to float16 in place."""
+        return self._cast(np.float16)
+
+    def bfloat16(self):
+        """Not available: numpy has no bfloat16 (raises a TypeError saying what to use)."""
+        raise TypeError(f"{type(self).__name__}.bfloat16: numpy, which holds the values, has "
+                        "no bfloat16 type; use model.half() (float16) or model.float()")
+
+    def to(self, *args, device=None, dtype=None, non_blocking=False, memory_format=None):
+        """Move and/or convert the parameters and buffers, in place; returns self, as PyTorch.
+
+        ``model.to(device)``, ``model.to(tg.float64)``, ``model.to(device, dtype)``,
+        ``model.to(tensor)`` (its dtype), ``model.to(device=..., dtype=...)``. A device is
+        "cpu" (or "cpu:0", or any object whose ``.type`` is "cpu", such as ``tg.device``):
+        everything already lives there, so nothing moves. "cuda" raises a RuntimeError. A
+        dtype converts only the floating parameters and buffers (integer buffers such as a
+        step counter stay integers) and must itself be floating.
+        """
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, int)) or hasattr(arg, "type") and not isinstance(arg, type):
+                _check_device(arg, f"{type(self).__name__}.to")
+            else:
+                dtype = arg
+        if device is not None:
+            _check_device(device, f"{type(self).__name__}.to")
+        if dtype is None:
+            return self
+        try:
+            # the Tensor's own conversion knows every dtype name, and refuses bfloat16 clearly
+            resolved = Tensor.zeros(0).to(dtype).dtype
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}.to: {str(error).removeprefix('to: ')}") from None
+        if resolved.kind != "f":
+            raise TypeError(f"{type(self).__name__}.to: only floating dtypes can be given to a "
+                            f"module, got {resolved}; its parameters must stay floating")
+        return self._cast(resolved)
+
+    def cpu(self):
+        """Everything already lives on the CPU: returns self unchanged."""
+        return self
+
+    def cuda(self, device=None):
+        """Raises a RuntimeError: there is no GPU (tinygrad_edu computes with numpy)."""
+        raise RuntimeError(f"{type(self).__name__}.cuda: no GPU: tinygrad_edu computes with "
+                           f"numpy, on the CPU only; {_DEVICE_HINT}")
+
+    def type(self, dst_type):
+        """Convert every parameter and buffer (integer ones too) to ``dst_type``; returns self."""
+        try:
+            resolved = Tensor.zeros(0).to(dst_type).dtype
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}.type: {str(error).removeprefix('to: ')}") \
+                from None
+        for tensor in list(self.parameters()) + list(self.buffers()):
+            if tensor.dtype != resolved:
+                tensor.data = tensor.numpy().astype(resolved)
+                tensor.grad = None
+        return self
+
     # ----- saving and loading ------------------------------------------------------------
 
     def _named_state(self):
@@ -506,6 +568,24 @@ class Module:
             return f"{type(self).__name__}({''.join(lines)})"
         body = "\n".join("  " + line for line in lines)
         return f"{type(self).__name__}(\n{body}\n)"
+
+
+_DEVICE_HINT = ("write device = torch.device('cuda' if torch.cuda.is_available() else 'cpu') "
+                "and model.to(device), which picks the CPU here")
+
+
+def _check_device(where, op):
+    """Accept a device that names the CPU ("cpu", "cpu:0", an object whose .type is "cpu");
+    raise a RuntimeError naming ``op`` for a GPU, a TypeError for what is not a device."""
+    if isinstance(where, int) and not isinstance(where, bool):
+        raise RuntimeError(f"{op}: device {where} is a GPU number: no GPU here; {_DEVICE_HINT}")
+    kind = where if isinstance(where, str) else getattr(where, "type", None)
+    if not isinstance(kind, str):
+        raise TypeError(f"{op}: expected a device ('cpu', tg.device('cpu')) or a dtype, got "
+                        f"{where!r}")
+    if kind.split(":")[0] != "cpu":
+        raise RuntimeError(f"{op}: device {str(where)!r} is not available: tinygrad_edu "
+                           f"computes with numpy, on the CPU only; {_DEVICE_HINT}")
 
 
 def _name_module_in(error, module):
