@@ -191,3 +191,10 @@ def test_utils_imports_only_what_the_layer_table_allows():
         nested = [n for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)
                   for n in ast.walk(f) if isinstance(n, (ast.Import, ast.ImportFrom))]
         assert not nested, f"{path.name} imports inside a function"
+
+
+def test_shuffled_order_is_tg_randperm_as_pytorchs_sampler_uses_torch_randperm():
+    order = [int(y) for _, yb in DataLoader(make_dataset(12), batch_size=5, shuffle=True,
+                                            generator=tg.Generator().manual_seed(7))
+             for y in yb.numpy()]
+    assert order == tg.randperm(12, generator=tg.Generator().manual_seed(7)).tolist()

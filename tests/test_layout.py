@@ -46,7 +46,7 @@ ALLOWED = {
     "check_backprop": {"autograd", "callsite", "compare", "ops", "tensor"},
     "serialization": {"tensor"},
     "generator": set(),
-    "utils": {"factories", "generator", "tensor"},   # the package tinygrad_edu/utils/
+    "utils": {"factories", "tensor"},   # the package tinygrad_edu/utils/
     "optim": {"nn"},
     "nn": set(),
 }

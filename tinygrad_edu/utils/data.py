@@ -22,8 +22,7 @@ import math
 
 import numpy as np
 
-from ..factories import rand
-from ..generator import Generator
+from ..factories import randperm, rng_of
 from ..tensor import Tensor
 
 
@@ -111,24 +110,11 @@ class ConcatDataset(Dataset):
         return self.datasets[which][index - start]
 
 
-def _check_generator(generator, where):
-    if generator is not None and not isinstance(generator, (Generator, np.random.Generator)):
-        raise TypeError(f"{where}: generator must be a tg.Generator (or a numpy Generator), "
-                        f"got {type(generator).__name__}")
-
-
-def _uniform_draws(n, generator, where):
-    """``n`` uniform numbers from ``generator``, or from the shared generator if it is None."""
-    _check_generator(generator, where)
-    if generator is None:
-        return rand((n,), np.float64)
-    rng = generator.rng if isinstance(generator, Generator) else generator
-    return rng.random(n)
-
-
 def _permutation(n, generator, where):
-    """A random order of range(n): the order that sorts n uniform draws."""
-    return np.argsort(_uniform_draws(n, generator, where), kind="stable").tolist()
+    """A random order of range(n), drawn as ``tg.randperm(n, generator=generator)`` draws it
+    (PyTorch's shuffling does the same with ``torch.randperm``)."""
+    rng_of(generator, where)   # a wrong generator is named with the caller
+    return randperm(n, np.int64, generator).tolist()
 
 
 def random_split(dataset, lengths, generator=None):
@@ -262,7 +248,7 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be a function, got "
                             f"{type(collate_fn).__name__}")
-        _check_generator(generator, "DataLoader")
+        rng_of(generator, "DataLoader")   # checks its type; draws nothing
         self.dataset = dataset
         self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
