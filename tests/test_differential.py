@@ -1012,6 +1012,13 @@ with np.errstate(all="ignore"):
              (f32([3, 2, 1]), i64([1, 2, 0])), f32([3, 1, 2]), weights=f32([1, 2, 3])),
         case("topk-2", lambda x: x.topk(2), f32([1, 3, 2]), (f32([3, 2]), i64([1, 2])),
              f32([0, 1, 1])),
+        # prod: each element's slope is the product of the others (exact at a zero)
+        case("prod-dim1-with-zero", lambda x: x.prod(1), f32([[2, 0, 3], [1, 2, 3]]), f32([0, 6]),
+             f32([[0, 6, 0], [6, 3, 2]])),
+        # d/dx of x0 + x0 x1 + x0 x1 x2: 1 + x1 + x1 x2 = 1 ; x0 + x0 x2 = 8 ; x0 x1 = 0
+        case("cumprod", lambda x: x.cumprod(0), f32([2, 0, 3]), f32([2, 0, 0]), f32([1, 8, 0])),
+        case("einsum-matmul", lambda x, y: lib(x).einsum("ij,jk->ik", x, y),
+             (f32([[1, 2]]), f32([[3], [4]])), f32([[11]]), (f32([[3, 4]]), f32([[1], [2]]))),
         case("clamp-tensor-bounds", lambda x, lo, hi: x.clamp(lo, hi),
              (f32([-2, 0.5, 3]), f32([-1, 0, 0]), f32([1, 1, 2])), f32([-1, 0.5, 2]),
              (f32([0, 1, 0]), f32([1, 0, 0]), f32([0, 0, 1]))),

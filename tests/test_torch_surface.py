@@ -643,3 +643,54 @@ def test_generators_give_their_own_repeatable_streams():
     np.testing.assert_array_equal(torch.rand(2).numpy(), first.numpy())
     with pytest.raises(TypeError, match="randn: generator must be a tg.Generator"):
         torch.randn(2, generator=5)
+
+
+def test_prod_and_cumprod_have_exact_gradients_at_zeros():
+    x = leaf([[1.0, 2.0, 0.0, 4.0, 5.0], [2.0, 3.0, 1.0, 1.0, 2.0]])
+    p = x.prod(1)
+    np.testing.assert_array_equal(p.numpy(), [0, 12])
+    p.sum().backward()
+    # each element's gradient is the product of the others: 40 at the zero, 0 elsewhere
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 40, 0, 0], [6, 4, 12, 12, 6]])
+    assert torch.prod(Tensor([[1.0, 2.0], [3.0, 4.0]])).item() == 24
+    assert Tensor([[1.0, 2.0]]).prod(1, keepdim=True).shape == (1, 1)
+    assert torch.prod(Tensor([1, 2, 3])).dtype == np.int64 and torch.zeros(0).prod().item() == 1
+    y = leaf([1.0, 2.0, 0.0, 4.0, 5.0])
+    c = torch.cumprod(y, 0)
+    np.testing.assert_array_equal(c.numpy(), [1, 2, 0, 0, 0])
+    c.sum().backward()
+    # d/dx_k of sum_j prod_{i<=j} x_i: 1 + 2 = 3 ; 1 ; 2 + 8 + 40 = 50 ; 0 ; 0
+    np.testing.assert_array_equal(y.grad.numpy(), [3, 1, 50, 0, 0])
+    np.testing.assert_array_equal(Tensor([1, 2, 3]).cumprod(0).numpy(), [1, 2, 6])
+
+
+def test_einsum_common_patterns():
+    a = np.arange(24.0).reshape(2, 3, 4) / 10
+    b = np.arange(40.0).reshape(2, 4, 5) / 10
+    A, B = leaf(a), leaf(b)
+    out = torch.einsum("bij,bjk->bik", A, B)
+    np.testing.assert_allclose(out.numpy(), a @ b)
+    out.sum().backward()
+    # d sum(a @ b) / da = 1 @ b^T: the row sums of b, in every row
+    np.testing.assert_allclose(A.grad.numpy(), np.broadcast_to(b.sum(2)[:, None, :], a.shape))
+    m, v = a[0], np.array([1.0, -2.0, 0.5, 3.0])
+    np.testing.assert_allclose(torch.einsum("ij,j->i", Tensor(m), Tensor(v)).numpy(), m @ v)
+    np.testing.assert_allclose(torch.einsum("i,i->", Tensor(v), Tensor(v)).numpy(), v @ v)
+    np.testing.assert_allclose(torch.einsum("i,j->ij", Tensor(v), Tensor(v)).numpy(),
+                               np.outer(v, v))
+    np.testing.assert_allclose(torch.einsum("ij->ji", Tensor(m)).numpy(), m.T)
+    np.testing.assert_allclose(torch.einsum("ij->j", Tensor(m)).numpy(), m.sum(0))
+    np.testing.assert_allclose(torch.einsum("ij,kj", Tensor(m), Tensor(m)).numpy(), m @ m.T)
+    np.testing.assert_allclose(torch.einsum("bij,bjk,bkl->bil", [A, B, B.transpose(1, 2)])
+                               .numpy(), a @ b @ b.transpose(0, 2, 1))
+
+
+def test_einsum_errors_name_the_problem():
+    with pytest.raises(ValueError, match="einsum: '...' \\(ellipsis\\) is not supported"):
+        torch.einsum("...ij->...ji", torch.ones(2, 2))
+    with pytest.raises(ValueError, match="repeats an index within one operand"):
+        torch.einsum("ii->i", torch.ones(2, 2))
+    with pytest.raises(ValueError, match="index 'j' has size 3 in one operand and 4"):
+        torch.einsum("ij,jk->ik", torch.ones(2, 3), torch.ones(4, 5))
+    with pytest.raises(ValueError, match=r"term 'ijk' names 3 axes but its operand has shape"):
+        torch.einsum("ijk->i", torch.ones(2, 2))

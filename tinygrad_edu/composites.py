@@ -451,3 +451,144 @@ def chunk(x, chunks, dim=0):
     axis = normalize_axis(dim, x.shape, "chunk")[0]
     n = x.shape[axis]
     return split(x, max(-(-n // chunks), 1), axis)
+
+
+def _along(axis, piece):
+    """An index that takes ``piece`` (a slice) along ``axis`` and everything elsewhere."""
+    return (slice(None),) * axis + (piece,)
+
+
+def prod(x, dim=None, keepdim=False):
+    """The product over ``dim`` (all elements by default).
+
+    Written as multiplications of halves (x[:n/2] * x[n/2:], again and again), so each
+    element's gradient is the product of all the others, exact even where some are 0
+    (where dividing the product by x would give 0/0).
+    """
+    if dim is None:
+        result = prod(x.reshape(-1), 0)
+        return result.reshape((1,) * x.ndim) if keepdim else result
+    axis = normalize_axis(dim, x.shape, "prod")
+    if not axis:   # a 0-d tensor
+        return x * 1
+    axis = axis[0]
+    if x.dtype.kind != "f":   # no gradient; PyTorch multiplies integers and bools in int64
+        return x._wrap(np.prod(x.numpy(), axis=axis, keepdims=bool(keepdim), dtype=np.int64))
+    n = x.shape[axis]
+    if n == 0:   # the empty product is 1
+        return x.sum(axis, keepdim) + 1
+    while n > 1:
+        half = n // 2
+        paired = x[_along(axis, slice(0, half))] * x[_along(axis, slice(half, 2 * half))]
+        if n % 2:   # the odd one out waits for the next round
+            paired = paired.cat([paired, x[_along(axis, slice(n - 1, n))]], axis=axis)
+        x, n = paired, half + n % 2
+    return x if keepdim else x.squeeze(axis)
+
+
+def cumprod(x, dim):
+    """Running products along ``dim``: z_i = x_0 * x_1 * ... * x_i.
+
+    Computed by doubling: multiply by the values shifted 1, then 2, 4, ... places (with 1s
+    shifted in), so after log2(n) multiplications each z_i holds all of x_0..x_i. Only
+    multiplications, so the gradient is exact even where some x are 0.
+    """
+    axis = normalize_axis(dim, x.shape, "cumprod")
+    if not axis:
+        return x * 1
+    axis = axis[0]
+    if x.dtype.kind != "f":
+        return x._wrap(np.cumprod(x.numpy(), axis=axis, dtype=np.int64))
+    n, shift = x.shape[axis], 1
+    while shift < n:
+        ones = x._wrap(np.ones(x.shape[:axis] + (shift,) + x.shape[axis + 1:], x.dtype))
+        x = x * x.cat([ones, x[_along(axis, slice(0, n - shift))]], axis=axis)
+        shift *= 2
+    return x
+
+
+def _einsum_terms(equation, operands):
+    """The input terms and the output term of an einsum equation, checked."""
+    equation = equation.replace(" ", "")
+    if "." in equation:
+        raise ValueError(f"einsum: '...' (ellipsis) is not supported ({equation!r}); name every "
+                         "axis with a letter, or use matmul / sum / permute")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if not arrow:   # implicit output: the letters used once, in alphabetical order
+        letters = "".join(terms)
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    if len(terms) != len(operands):
+        raise ValueError(f"einsum: {equation!r} names {len(terms)} operand(s) but "
+                         f"{len(operands)} were given")
+    sizes = {}
+    for term, t in zip(terms, operands):
+        if not term.isalpha() and term:
+            raise ValueError(f"einsum: {term!r} in {equation!r} must be letters only")
+        if len(term) != t.ndim:
+            raise ValueError(f"einsum: term {term!r} names {len(term)} axes but its operand "
+                             f"has shape {t.shape}")
+        if len(set(term)) != len(term):
+            raise ValueError(f"einsum: {term!r} repeats an index within one operand (a "
+                             "diagonal or trace), which is not supported here; use "
+                             "x.diagonal() or x.trace()")
+        for c, n in zip(term, t.shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and "
+                                 f"{n} in another ({equation!r}, shapes "
+                                 f"{[o.shape for o in operands]})")
+    if len(set(output)) != len(output) or not set(output) <= set(sizes):
+        raise ValueError(f"einsum: the output {output!r} must name each input index at most "
+                         f"once ({equation!r})")
+    return terms, output, sizes
+
+
+def _sum_out(x, term, needed):
+    """Sum over the axes of ``x`` whose letters are not ``needed`` any more."""
+    axes = tuple(i for i, c in enumerate(term) if c not in needed)
+    if not axes:
+        return x, term
+    return x.sum(axes), "".join(c for c in term if c in needed)
+
+
+def _contract(x, xs, y, ys, keep, sizes):
+    """x (term xs) times y (term ys), summed over the shared letters not in ``keep``, as one
+    batched matmul: (batch, left, summed) @ (batch, summed, right)."""
+    x, xs = _sum_out(x, xs, keep | set(ys))
+    y, ys = _sum_out(y, ys, keep | set(xs))
+    batch = [c for c in xs if c in ys and c in keep]
+    summed = [c for c in xs if c in ys and c not in keep]
+    left = [c for c in xs if c not in ys]
+    right = [c for c in ys if c not in xs]
+
+    def size(letters):
+        return int(np.prod([sizes[c] for c in letters]))
+
+    a = x.permute([xs.index(c) for c in batch + left + summed]).reshape(
+        size(batch), size(left), size(summed))
+    b = y.permute([ys.index(c) for c in batch + summed + right]).reshape(
+        size(batch), size(summed), size(right))
+    out = batch + left + right
+    return (a @ b).reshape(tuple(sizes[c] for c in out)), "".join(out)
+
+
+def einsum(equation, *operands):
+    """Einstein summation: ``einsum("ij,jk->ik", a, b)`` is a @ b.
+
+    Each letter names an axis; letters missing from the output are summed over. Two
+    operands at a time become one batched matmul (shared letters kept in the output are
+    the batch, shared ones left out are summed), so the gradient is matmul's. Not
+    supported (a clear error): '...' and a letter repeated within one operand.
+    """
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise ValueError("einsum: needs at least one operand")
+    operands = [operands[0]._operand(t) for t in operands]
+    terms, output, sizes = _einsum_terms(equation, operands)
+    x, xs = operands[0], terms[0]
+    for i in range(1, len(operands)):
+        later = set(output).union(*terms[i + 1:])
+        x, xs = _contract(x, xs, operands[i], terms[i], later, sizes)
+    x, xs = _sum_out(x, xs, set(output))
+    return x.permute([xs.index(c) for c in output]) if xs != output else x

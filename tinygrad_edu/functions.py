@@ -8,6 +8,7 @@ import builtins   # this module defines all, any, round, sum, max, ... as PyTorc
 
 import numpy as np
 
+from . import composites
 from . import factories
 from .checks import pick_axis
 from .dtypes import float16, float32, float64, int32, int64, long, double  # noqa: F401
@@ -695,3 +696,18 @@ def randint_like(t, low=0, high=None, *, dtype=None, generator=None):
     if high is None:
         low, high = 0, low
     return Tensor(factories.randint(low, high, t.shape, dtype or t.dtype, generator))
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None):
+    return _t(x).prod(dim, keepdim, dtype=dtype)
+
+
+def cumprod(x, dim, *, dtype=None):
+    return _t(x).cumprod(dim, dtype=dtype)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)`` (see composites.einsum)."""
+    from_list = len(operands) == 1 and isinstance(operands[0], (list, tuple))
+    operands = [_t(t) for t in (operands[0] if from_list else operands)]
+    return composites.einsum(equation, *operands)

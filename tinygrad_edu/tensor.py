@@ -1039,6 +1039,14 @@ class Tensor(TensorBase):
         """x for x > 0, slope * x otherwise."""
         return composites.leaky_relu(self, slope)
 
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """The product over ``dim`` (all elements by default); exact gradients at zeros."""
+        return composites.prod(self if dtype is None else self.to(dtype), dim, keepdim)
+
+    def cumprod(self, dim, *, dtype=None):
+        """Running products along ``dim``: z_i = x_0 * ... * x_i."""
+        return composites.cumprod(self if dtype is None else self.to(dtype), dim)
+
     def norm(self, p="fro", dim=None, keepdim=False):
         """The p-norm over ``dim`` (default: the 2-norm of all elements); see composites.norm."""
         return composites.norm(self, p, dim, keepdim)
