@@ -168,7 +168,18 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict):
-        """Restore settings and state saved by ``state_dict()`` for the same parameter layout."""
+        """Restore settings and state saved by ``state_dict()`` for the same parameter layout.
+
+        Arrays in the state (numpy arrays or Tensors) are copied in each parameter's dtype
+        and shape, so a checkpoint from ``tg.load`` can be given as it is.
+        """
+        name = type(self).__name__
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(f"{name}.load_state_dict: expected the dict that "
+                             "optimizer.state_dict() returns, with 'state' and 'param_groups'; "
+                             f"got {type(state_dict).__name__}"
+                             + (f" with keys {sorted(map(str, state_dict))}"
+                                if isinstance(state_dict, dict) else ""))
         saved_groups = state_dict["param_groups"]
         saved_sizes = [len(g["params"]) for g in saved_groups]
         own_sizes = [len(g["params"]) for g in self.param_groups]
@@ -176,13 +187,25 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}.load_state_dict: the saved groups have "
                              f"{saved_sizes} parameters, this optimizer's {own_sizes}")
         params = [p for group in self.param_groups for p in group["params"]]
+        state = {}
+        for i, saved in state_dict["state"].items():
+            p = params[int(i)]
+            state[p] = {}
+            for key, value in saved.items():
+                if isinstance(value, Tensor):
+                    value = value.numpy()
+                if isinstance(value, np.ndarray) and value.ndim == 0 and p.ndim != 0:
+                    value = value.item()   # a step count saved as a 0-d array
+                elif isinstance(value, np.ndarray) and value.shape == p.shape:
+                    value = np.array(value, dtype=p.dtype)   # a copy: the saved dict stays apart
+                elif isinstance(value, np.ndarray):
+                    raise ValueError(f"{name}.load_state_dict: state {key!r} of parameter {i} "
+                                     f"has shape {value.shape}, the parameter {p.shape}")
+                state[p][key] = value
+        # nothing is changed until everything has been checked
         for group, saved in zip(self.param_groups, saved_groups):
             group.update({k: v for k, v in saved.items() if k != "params"})
-        self.state = {}
-        for i, s in state_dict["state"].items():
-            p = params[int(i)]
-            self.state[p] = {k: (np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray)
-                                 else v) for k, v in s.items()}
+        self.state = state
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
