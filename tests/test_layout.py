@@ -39,7 +39,7 @@ ALLOWED = {
     "inplace": {"autograd", "factories", "ops", "versions"},
     "tensor": {"autograd", "checks", "composites", "devices", "dtypes", "factories", "inplace",
                "interop", "ops", "versions"},
-    "functions": {"checks", "composites", "dtypes", "factories", "tensor"},
+    "functions": {"checks", "composites", "devices", "dtypes", "factories", "tensor"},
     "graph": {"autograd"},
     "gradcheck": {"autograd", "tensor"},
     "compare": {"autograd", "tensor"},

@@ -694,3 +694,51 @@ def test_einsum_errors_name_the_problem():
         torch.einsum("ij,jk->ik", torch.ones(2, 3), torch.ones(4, 5))
     with pytest.raises(ValueError, match=r"term 'ijk' names 3 axes but its operand has shape"):
         torch.einsum("ijk->i", torch.ones(2, 2))
+
+
+def test_factories_take_the_cpu_as_device():
+    device = torch.device("cpu")
+    assert torch.zeros(2, 3, device=device).shape == (2, 3)
+    assert torch.tensor([1.0, 2.0], device="cpu").dtype == np.float32
+    assert torch.arange(3, device=device).dtype == np.int64
+    assert torch.randn(2, device=device).shape == (2,)
+    assert torch.linspace(0, 1, 3, device=device).shape == (3,)
+    assert torch.randint(0, 5, (2,), device=device).shape == (2,)
+    assert torch.full_like(torch.ones(2), 3.0, device=device).tolist() == [3.0, 3.0]
+    with pytest.raises(RuntimeError, match="zeros: device: 'cuda' is not available"):
+        torch.zeros(2, device="cuda")
+    a = np.array([1.0, 2.0])
+    assert torch.as_tensor(a).numpy() is a   # shares memory, as torch.as_tensor
+    assert torch.as_tensor([1, 2], dtype=torch.float32).dtype == np.float32
+
+
+def test_a_pytorch_script_with_device_boilerplate_runs_unchanged():
+    import tinygrad_edu.nn as nn
+    import tinygrad_edu.nn.functional as F
+
+    torch.manual_seed(0)
+    torch.cuda.manual_seed_all(0)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    X = torch.randn(200, 4)
+    y = ((X[:, 0] > 0) & (X[:, 1] > -0.5)).long()
+    model = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    g = torch.Generator().manual_seed(1)
+    for epoch in range(60):
+        perm = torch.randperm(len(X), generator=g)
+        for start in range(0, len(X), 50):
+            idx = perm[start:start + 50]
+            xb, yb = X[idx].to(device, non_blocking=True), y[idx].to(device)
+            loss = F.cross_entropy(model(xb), yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        logits = model(X.to(device)).cpu()
+        probs = logits.softmax(dim=1)
+        top_p, top_class = probs.topk(1, dim=1)
+        accuracy = top_class.squeeze(1).eq(y).float().mean().item()
+        masked = logits.masked_fill(torch.isnan(logits), 0.0)
+    assert accuracy > 0.9
+    assert top_p.shape == (200, 1) and top_class.dtype == torch.int64
+    assert torch.allclose(masked, logits) and masked.device.type == "cpu"

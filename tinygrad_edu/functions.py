@@ -9,6 +9,7 @@ import builtins   # this module defines all, any, round, sum, max, ... as PyTorc
 import numpy as np
 
 from . import composites
+from . import devices
 from . import factories
 from .checks import pick_axis
 from .dtypes import float16, float32, float64, int32, int64, long, double  # noqa: F401
@@ -22,11 +23,27 @@ def _t(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def tensor(data, dtype=None, requires_grad=False, name=None):
+def _on_cpu(device, op):
+    """Accept PyTorch's ``device=`` when it names the CPU (the only device); else raise."""
+    if device is not None:
+        devices.check(device, op)
+
+
+def tensor(data, dtype=None, requires_grad=False, name=None, *, device=None):
     """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
+    _on_cpu(device, "tensor")
     array = data._data if isinstance(data, Tensor) else data
     return Tensor(np.array(array, copy=True) if isinstance(array, np.ndarray) else array,
                   requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """``data`` as a tensor, sharing memory with a numpy array (or tensor) when the dtype
+    already fits (``torch.as_tensor``)."""
+    _on_cpu(device, "as_tensor")
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    return Tensor(data, dtype=dtype)
 
 
 def from_numpy(array):
@@ -36,39 +53,50 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def zeros(*shape, dtype=np.float32, requires_grad=False):
+# every factory takes PyTorch's device= (the CPU only: see devices.py)
+
+def zeros(*shape, dtype=np.float32, requires_grad=False, device=None):
+    _on_cpu(device, "zeros")
     return Tensor.zeros(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones(*shape, dtype=np.float32, requires_grad=False):
+def ones(*shape, dtype=np.float32, requires_grad=False, device=None):
+    _on_cpu(device, "ones")
     return Tensor.ones(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def full(shape, fill_value, dtype=None, requires_grad=False):
+def full(shape, fill_value, dtype=None, requires_grad=False, device=None):
+    _on_cpu(device, "full")
     return Tensor.full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=np.float32, requires_grad=False, generator=None):
+def rand(*shape, dtype=np.float32, requires_grad=False, generator=None, device=None):
+    _on_cpu(device, "rand")
     return Tensor.rand(*shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def randn(*shape, dtype=np.float32, requires_grad=False, generator=None):
+def randn(*shape, dtype=np.float32, requires_grad=False, generator=None, device=None):
+    _on_cpu(device, "randn")
     return Tensor.randn(*shape, dtype=dtype, requires_grad=requires_grad, generator=generator)
 
 
-def eye(n, m=None, dtype=np.float32, requires_grad=False):
+def eye(n, m=None, dtype=np.float32, requires_grad=False, device=None):
+    _on_cpu(device, "eye")
     return Tensor.eye(n, m, dtype=dtype, requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
+def arange(start, stop=None, step=1, dtype=None, requires_grad=False, device=None):
+    _on_cpu(device, "arange")
     return Tensor.arange(start, stop, step, dtype=dtype, requires_grad=requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    _on_cpu(device, "zeros_like")
     return Tensor.zeros_like(t, dtype=dtype, requires_grad=requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    _on_cpu(device, "ones_like")
     return Tensor.ones_like(t, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -598,21 +626,25 @@ def chunk(x, chunks, dim=0):
 
 # ----- factories and randomness (every draw seeded by tg.manual_seed, or a generator) ------
 
-def linspace(start, end, steps, *, dtype=None, requires_grad=False):
+def linspace(start, end, steps, *, dtype=None, requires_grad=False, device=None):
     """``steps`` evenly spaced values from ``start`` to ``end``, both included (float32)."""
+    _on_cpu(device, "linspace")
     return Tensor(factories.linspace(start, end, steps, dtype), requires_grad=requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, device=None):
     """base ** linspace(start, end, steps): ``steps`` values spaced evenly on a log scale."""
+    _on_cpu(device, "logspace")
     exponents = factories.linspace(start, end, steps, np.float64)
     return Tensor((float(base) ** exponents).astype(dtype or np.float32),
                   requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False):
+def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_grad=False,
+            device=None):
     """Integers uniform on [low, high) in ``size`` (int64): ``randint(10, (3,))`` or
     ``randint(5, 10, (3,))``, as ``torch.randint``."""
+    _on_cpu(device, "randint")
     if size is None:   # randint(high, size)
         low, high, size = 0, low, high
     if size is None or isinstance(size, (int, np.integer)):
@@ -621,8 +653,9 @@ def randint(low, high=None, size=None, *, generator=None, dtype=None, requires_g
                   requires_grad=requires_grad)
 
 
-def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False):
+def randperm(n, *, generator=None, dtype=np.int64, requires_grad=False, device=None):
     """0, ..., n - 1 in random order (int64), e.g. to shuffle: ``X[randperm(len(X))]``."""
+    _on_cpu(device, "randperm")
     return Tensor(factories.randperm(n, dtype, generator), requires_grad=requires_grad)
 
 
@@ -640,9 +673,11 @@ def bernoulli(input, p=None, *, generator=None):  # noqa: A002
     return input.bernoulli(generator=generator)
 
 
-def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False,
+           device=None):
     """Samples of N(mean, std^2): ``normal(0.0, 1.0, size=(2, 3))``, or one per element of
     tensor ``mean`` and/or ``std`` (broadcast), as ``torch.normal``. No gradient."""
+    _on_cpu(device, "normal")
     tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
     if tensors:
         if size is not None:
@@ -659,39 +694,45 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
                   requires_grad=requires_grad)
 
 
-def empty(*shape, dtype=np.float32, requires_grad=False):
+def empty(*shape, dtype=np.float32, requires_grad=False, device=None):
     """A tensor of ``shape`` (PyTorch leaves it uninitialised; here it holds zeros)."""
+    _on_cpu(device, "empty")
     return Tensor.zeros(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def empty_like(t, dtype=None, requires_grad=False):
+def empty_like(t, dtype=None, requires_grad=False, *, device=None):
     """Like ``zeros_like`` (PyTorch leaves the values uninitialised)."""
+    _on_cpu(device, "empty_like")
     return Tensor.zeros_like(t, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
+def full_like(t, fill_value, dtype=None, requires_grad=False, *, device=None):
     """A tensor of ``t``'s shape filled with ``fill_value``, in ``t``'s dtype unless given."""
+    _on_cpu(device, "full_like")
     t = _t(t)
     return Tensor.full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def rand_like(t, dtype=None, requires_grad=False, generator=None):
+def rand_like(t, dtype=None, requires_grad=False, generator=None, *, device=None):
     """Samples uniform on [0, 1) in ``t``'s shape and (floating) dtype."""
+    _on_cpu(device, "rand_like")
     t = _t(t)
     return Tensor.rand(*t.shape, dtype=dtype or t._floating().dtype, requires_grad=requires_grad,
                        generator=generator)
 
 
-def randn_like(t, dtype=None, requires_grad=False, generator=None):
+def randn_like(t, dtype=None, requires_grad=False, generator=None, *, device=None):
     """Standard normal samples in ``t``'s shape and (floating) dtype."""
+    _on_cpu(device, "randn_like")
     t = _t(t)
     return Tensor.randn(*t.shape, dtype=dtype or t._floating().dtype,
                         requires_grad=requires_grad, generator=generator)
 
 
-def randint_like(t, low=0, high=None, *, dtype=None, generator=None):
+def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None):
     """Integers uniform on [low, high) in ``t``'s shape and dtype (``randint_like(t, 10)``:
     [0, 10))."""
+    _on_cpu(device, "randint_like")
     t = _t(t)
     if high is None:
         low, high = 0, low
