@@ -14,8 +14,9 @@ import pytest
 import nn
 import tinygrad_edu as tg
 from nn.optim import SGD, Adam
-from nn.optim.lr_scheduler import (CosineAnnealingLR, ExponentialLR, LambdaLR, MultiStepLR,
-                                   OneCycleLR, ReduceLROnPlateau, StepLR)
+from nn.optim.lr_scheduler import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR,
+                                   LinearLR, MultiplicativeLR, MultiStepLR, OneCycleLR,
+                                   PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
 
 
 def make_opt(lr=0.1, kind=SGD, **kwargs):
@@ -145,6 +146,41 @@ def test_reduce_on_plateau_max_mode_with_an_absolute_threshold():
     assert scheduler.get_last_lr() == [pytest.approx(0.01)] and scheduler.num_bad_epochs == 0
 
 
+def test_linear_warm_up_goes_from_start_to_end_factor_then_stays():
+    opt = make_opt(0.5)
+    scheduler = LinearLR(opt, start_factor=0.1, end_factor=1.0, total_iters=4)
+    assert scheduler.get_last_lr() == [pytest.approx(0.05)]   # step 0 already scaled
+    got = rates(opt, scheduler, 6)
+    want = [0.5 * (0.1 + 0.9 * min(t, 4) / 4) for t in range(1, 7)]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_constant_polynomial_and_multiplicative_follow_their_formulas():
+    opt = make_opt(0.3)
+    got = rates(opt, ConstantLR(opt, factor=0.5, total_iters=3), 5)
+    np.testing.assert_allclose(got, [0.15, 0.15, 0.3, 0.3, 0.3], rtol=1e-14)
+    opt = make_opt(0.3)
+    got = rates(opt, PolynomialLR(opt, total_iters=4, power=2.0), 6)
+    want = [0.3 * (1 - min(t, 4) / 4) ** 2 for t in range(1, 7)]
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-18)
+    opt = make_opt(0.3)
+    got = rates(opt, MultiplicativeLR(opt, lambda t: 1 - 0.1 * t), 3)
+    np.testing.assert_allclose(got, [0.3 * 0.9, 0.3 * 0.9 * 0.8, 0.3 * 0.9 * 0.8 * 0.7],
+                               rtol=1e-14)
+
+
+def test_sequential_lr_warms_up_then_starts_the_cosine_at_its_step_zero():
+    opt = make_opt(0.1)
+    warm, T = 3, 6
+    scheduler = SequentialLR(opt, [LinearLR(opt, 0.5, total_iters=warm),
+                                   CosineAnnealingLR(opt, T_max=T)], milestones=[warm])
+    assert scheduler.get_last_lr() == [pytest.approx(0.05)]
+    got = rates(opt, scheduler, 8)
+    want = [0.1 * (0.5 + 0.5 * t / warm) for t in range(1, warm)]
+    want += [0.1 * (1 + math.cos(math.pi * t / T)) / 2 for t in range(0, 8 - warm + 1)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_a_rate_changed_in_param_groups_is_carried_on_from():
     opt = make_opt(0.1)
     scheduler = StepLR(opt, step_size=2, gamma=0.5)
@@ -161,9 +197,12 @@ def test_a_rate_changed_in_param_groups_is_carried_on_from():
                                   lambda o: CosineAnnealingLR(o, 5, 0.001),
                                   lambda o: LambdaLR(o, lambda t: 0.9 ** t),
                                   lambda o: OneCycleLR(o, 1.0, total_steps=12),
-                                  lambda o: ReduceLROnPlateau(o, patience=1)],
+                                  lambda o: ReduceLROnPlateau(o, patience=1),
+                                  lambda o: LinearLR(o, 0.2, total_iters=6),
+                                  lambda o: SequentialLR(o, [ConstantLR(o, 0.5, total_iters=2),
+                                                             ExponentialLR(o, 0.8)], [3])],
                          ids=["step", "multistep", "exponential", "cosine", "lambda",
-                              "onecycle", "plateau"])
+                              "onecycle", "plateau", "linear", "sequential"])
 def test_state_dict_through_save_and_load_continues_identically(make):
     metrics = [3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
     plateau = "Plateau" in type(make(make_opt())).__name__
@@ -235,6 +274,13 @@ def test_bad_arguments_name_the_scheduler_and_the_value():
         ReduceLROnPlateau(make_opt(), mode="best")
     with pytest.raises(ValueError, match="LambdaLR: expected 1 lr_lambdas"):
         LambdaLR(make_opt(), [lambda t: 1, lambda t: 2])
+    with pytest.raises(ValueError, match="LinearLR: start_factor must be in .*, got 0"):
+        LinearLR(make_opt(), start_factor=0)
+    opt = make_opt()
+    with pytest.raises(ValueError, match="SequentialLR: 2 schedulers need 1 milestones, got 0"):
+        SequentialLR(opt, [StepLR(opt, 1), StepLR(opt, 1)], [])
+    with pytest.raises(ValueError, match="SequentialLR: scheduler 0 .* another optimizer"):
+        SequentialLR(opt, [StepLR(make_opt(), 1)], [])
 
 
 def test_torch_style_paths_reach_the_same_classes():

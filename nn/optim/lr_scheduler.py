@@ -10,6 +10,10 @@ once per epoch (or per batch for ``OneCycleLR``), after ``optimizer.step()``::
         scheduler.step()                     # lr: 0.1 for epochs 0-29, 0.01 for 30-59, ...
         print(scheduler.get_last_lr())
 
+Schedulers: StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR (warm-up), PolynomialLR,
+CosineAnnealingLR, LambdaLR, MultiplicativeLR, OneCycleLR, ReduceLROnPlateau, and
+SequentialLR to run several one after another.
+
 The conventions are PyTorch's. Creating a scheduler counts as its first step: it stores each
 group's ``lr`` as ``initial_lr`` (``base_lrs``) and sets ``last_epoch`` to 0. Each ``step()``
 adds 1 to ``last_epoch`` and sets the new ``lr``. Most schedulers compute it from the group's
@@ -19,6 +23,7 @@ it from ``base_lrs`` afresh. ``state_dict()`` / ``load_state_dict()`` save and r
 everything but the optimizer (save the optimizer's state too).
 """
 
+import bisect
 import collections
 import math
 import types
@@ -52,8 +57,13 @@ class LRScheduler:
                                    "optimizer's state_dict first, or leave last_epoch at -1")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._is_initial = False
+        self._initial_step()
+
+    def _initial_step(self):
+        """The constructor's step: most schedules keep the current rates in it."""
         self._step_count = 0
-        self._is_initial = True   # the constructor's step keeps the current rates
+        self._is_initial = True
         try:
             self.step()
         finally:
@@ -78,12 +88,17 @@ class LRScheduler:
                           "call optimizer.step() first, or the first value of the schedule is "
                           "skipped (as PyTorch warns)", UserWarning, stacklevel=2)
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(f"{type(self).__name__}.step(epoch) is deprecated (as in PyTorch); "
+                          "call step() once per epoch", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch=None):
+        """Move to the next step (or to ``epoch``) and set the groups' rates."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn(f"{type(self).__name__}.step(epoch) is deprecated (as in PyTorch); "
-                          "call step() once per epoch", UserWarning, stacklevel=2)
             self.last_epoch = epoch
             closed_form = getattr(self, "_get_closed_form_lr", None)
             values = closed_form() if closed_form is not None else self.get_lr()
@@ -173,6 +188,89 @@ class ExponentialLR(LRScheduler):
         return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """Multiply the rate by ``factor`` for the first ``total_iters`` steps, then restore it.
+
+    lr at step t = initial_lr * factor if t < total_iters, else initial_lr
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1], got {factor!r}")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
+                for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Warm-up (or decay) linearly: the factor on the rate goes from ``start_factor`` to
+    ``end_factor`` over ``total_iters`` steps, then stays.
+
+    lr at step t = initial_lr * (start + (end - start) * min(t, total_iters) / total_iters)
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        # the ratio of the closed form's factor at t to that at t - 1
+        change = self.end_factor - self.start_factor
+        ratio = 1.0 + change / (self.total_iters * self.start_factor +
+                                (self.last_epoch - 1) * change)
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        done = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [base * (self.start_factor + (self.end_factor - self.start_factor) * done)
+                for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the rate to 0 over ``total_iters`` steps along a polynomial of degree ``power``.
+
+    lr at step t = initial_lr * (1 - min(t, total_iters) / total_iters) ** power
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0, last_epoch=-1):
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        t, T = self.last_epoch, self.total_iters
+        ratio = ((1.0 - t / T) / (1.0 - (t - 1) / T)) ** self.power
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self):
+        return [base * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     """Follow half a cosine from the initial rate down to ``eta_min`` over ``T_max`` steps.
 
@@ -251,6 +349,38 @@ class LambdaLR(LRScheduler):
         for fn, attributes in zip(self.lr_lambdas, saved):
             if attributes is not None:
                 vars(fn).update(attributes)
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the rate by ``lr_lambda(t)`` at each step t (one function, or one per group).
+
+    lr at step t = lr at step t-1 * lr_lambda(t)
+    """
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(optimizer, "MultiplicativeLR")
+        groups = len(optimizer.param_groups)
+        if isinstance(lr_lambda, (list, tuple)):
+            if len(lr_lambda) != groups:
+                raise ValueError(f"MultiplicativeLR: expected {groups} lr_lambdas (one per "
+                                 f"parameter group), got {len(lr_lambda)}")
+            self.lr_lambdas = list(lr_lambda)
+        else:
+            self.lr_lambdas = [lr_lambda] * groups
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"MultiplicativeLR: lr_lambda must be a function of the step "
+                                f"count, got {fn!r}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self._is_initial:
+            return self._current_lrs()
+        return [lr * fn(self.last_epoch) for fn, lr in zip(self.lr_lambdas, self._current_lrs())]
+
+    # functions cannot be saved: the state is kept as LambdaLR keeps it
+    state_dict = LambdaLR.state_dict
+    load_state_dict = LambdaLR.load_state_dict
 
 
 class OneCycleLR(LRScheduler):
@@ -467,6 +597,68 @@ class ReduceLROnPlateau(LRScheduler):
         if self.threshold_mode == "rel":
             return value > best * (1.0 + self.threshold)
         return value > best + self.threshold
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the step counts in ``milestones``.
+
+    ``SequentialLR(opt, [LinearLR(opt, 0.1, total_iters=5), CosineAnnealingLR(opt, 95)],
+    milestones=[5])``: a warm-up for 5 steps, then the cosine, which starts at its step 0.
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer(optimizer, "SequentialLR")
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR: expected at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, whose "
+                                 "step needs the metric; it cannot be chained")
+            if getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(scheduler).__name__}) "
+                                 "belongs to another optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need "
+                             f"{len(schedulers) - 1} milestones, got {len(milestones)}")
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        # each scheduler's constructor took a step: undo them, and start the first one afresh
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in schedulers:
+            scheduler.last_epoch -= 1
+        first = schedulers[bisect.bisect_right(milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self):
+        """Step the scheduler whose turn it is; at a milestone the next one starts at 0."""
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self):
+        """This scheduler's state, with each inner scheduler's state_dict()."""
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [scheduler.state_dict() for scheduler in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict):
+        """Restore what ``state_dict()`` returned, inner schedulers included."""
+        state_dict = dict(state_dict)
+        inner = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for scheduler, saved in zip(self._schedulers, inner):
+            scheduler.load_state_dict(saved)
 
 
 _LRScheduler = LRScheduler   # PyTorch's older name
