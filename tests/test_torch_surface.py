@@ -742,3 +742,36 @@ def test_a_pytorch_script_with_device_boilerplate_runs_unchanged():
     assert accuracy > 0.9
     assert top_p.shape == (200, 1) and top_class.dtype == torch.int64
     assert torch.allclose(masked, logits) and masked.device.type == "cpu"
+
+
+def test_in_place_scatter_makes_one_hot_rows():
+    labels = Tensor([2, 0, 1])
+    one_hot = torch.zeros(3, 4).scatter_(1, labels.unsqueeze(1), 1.0)
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(4)[[2, 0, 1]])
+    z = torch.zeros(2, 3)
+    assert z.scatter_add_(1, Tensor([[0, 0], [1, 2]]), torch.ones(2, 2)) is z
+    np.testing.assert_array_equal(z.numpy(), [[2, 0, 0], [0, 1, 1]])
+
+
+def test_index_select_masked_select_unbind_and_small_helpers():
+    x = leaf([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    picked = torch.index_select(x, 0, Tensor([2, 0, 2]))
+    np.testing.assert_array_equal(picked.numpy(), [[5, 6], [1, 2], [5, 6]])
+    picked.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 1], [0, 0], [2, 2]])
+    np.testing.assert_array_equal(x.index_select(1, Tensor([1])).numpy(), [[2], [4], [6]])
+    np.testing.assert_array_equal(x.masked_select(x > 2).numpy(), [3, 4, 5, 6])
+    columns = x.unbind(1)
+    assert len(columns) == 2 and columns[1].tolist() == [2, 4, 6]
+    assert torch.dot(Tensor([1.0, 2.0]), Tensor([3.0, 4.0])).item() == 11
+    np.testing.assert_array_equal(torch.outer(Tensor([1, 2]), Tensor([3, 4, 5])).numpy(),
+                                  [[3, 4, 5], [6, 8, 10]])
+    np.testing.assert_array_equal(Tensor([1.0, 5.0]).clamp_min(2).numpy(), [2, 5])
+    np.testing.assert_array_equal(torch.clamp_max(Tensor([1.0, 5.0]), 2).numpy(), [1, 2])
+    assert torch.is_floating_point(x) and not Tensor([1]).is_floating_point()
+    c = torch.clone(x)
+    assert c.numpy() is not x.numpy() and c.requires_grad
+    with pytest.raises(TypeError, match="index_select: index must be a 1-D integer tensor"):
+        x.index_select(0, Tensor([[0]]))
+    with pytest.raises(ValueError, match="dot: needs two vectors"):
+        torch.dot(x, x)

@@ -37,7 +37,10 @@ from .functions import (  # PyTorch's factories and randomness (issue 14)
     bernoulli, empty, empty_like, full_like, linspace, logspace, multinomial, normal, rand_like,
     randint, randint_like, randn_like, randperm,
 )
-from .functions import as_tensor, cumprod, einsum, prod  # issue 14
+from .functions import (  # issue 14
+    as_tensor, clamp_max, clamp_min, clone, cumprod, dot, einsum, index_select,
+    is_floating_point, masked_select, outer, prod, unbind,
+)
 from .devices import backends, cuda, device
 from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8
 from .dtypes import int_ as int  # noqa: A001 - PyTorch's tg.int (int32)

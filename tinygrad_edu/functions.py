@@ -752,3 +752,44 @@ def einsum(equation, *operands):
     from_list = len(operands) == 1 and isinstance(operands[0], (list, tuple))
     operands = [_t(t) for t in (operands[0] if from_list else operands)]
     return composites.einsum(equation, *operands)
+
+
+def index_select(x, dim, index):
+    return _t(x).index_select(dim, index)
+
+
+def masked_select(x, mask):
+    return _t(x).masked_select(mask)
+
+
+def unbind(x, dim=0):
+    return _t(x).unbind(dim)
+
+
+def is_floating_point(x):
+    return _t(x).is_floating_point()
+
+
+def clone(x):
+    return _t(x).clone()
+
+
+def outer(x, other):
+    return _t(x).outer(other)
+
+
+def dot(x, other):
+    """The dot product of two vectors (``torch.dot``)."""
+    x, other = _t(x), _t(other)
+    if x.ndim != 1 or other.ndim != 1:
+        raise ValueError(f"dot: needs two vectors, got shapes {x.shape} and {other.shape}; "
+                         "use matmul (@) for matrices")
+    return x @ other
+
+
+def clamp_min(x, min):  # noqa: A002 - PyTorch's name
+    return _t(x).clamp_min(min)
+
+
+def clamp_max(x, max):  # noqa: A002 - PyTorch's name
+    return _t(x).clamp_max(max)

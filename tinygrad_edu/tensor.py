@@ -1083,6 +1083,55 @@ class Tensor(TensorBase):
         """A copy with src[i][j] added at out[i][index[i][j]] for dim 1; repeats add up."""
         return composites.scatter_add(self, dim, index, src)
 
+    def scatter_(self, dim, index, src=None, *, value=None):
+        """``scatter`` in place; returns self (one-hot rows: ``zeros(n, c).scatter_(1, y[:, None],
+        1.0)``)."""
+        src = value if src is None else src
+        return inplace.update(self, "scatter_", lambda t: t.scatter(dim, index, src))
+
+    def scatter_add_(self, dim, index, src):
+        """``scatter_add`` in place; returns self."""
+        return inplace.update(self, "scatter_add_", lambda t: t.scatter_add(dim, index, src))
+
+    def index_select(self, dim, index):
+        """The slices at ``index`` (a 1-D integer tensor) along ``dim``, in that order."""
+        index = index._data if isinstance(index, Tensor) else np.asarray(index)
+        if index.ndim > 1 or index.dtype.kind not in "iu":
+            raise TypeError(f"index_select: index must be a 1-D integer tensor, got "
+                            f"{index.dtype} of shape {index.shape}")
+        axis = normalize_axis(dim, self.shape, "index_select")
+        return self[(slice(None),) * (axis[0] if axis else 0) + (index.reshape(-1),)]
+
+    def masked_select(self, mask):
+        """The elements where the boolean ``mask`` (broadcast) is true, as a 1-D tensor."""
+        mask = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        return self.expand(np.broadcast_shapes(self.shape, mask.shape))[
+            np.broadcast_to(mask, np.broadcast_shapes(self.shape, mask.shape))]
+
+    def unbind(self, dim=0):
+        """The slices along ``dim`` as a tuple of tensors, each without that axis."""
+        axis = normalize_axis(dim, self.shape, "unbind")[0]
+        return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def clamp_min(self, min):
+        return self.clip(min=min)
+
+    def clamp_max(self, max):
+        return self.clip(max=max)
+
+    def outer(self, other):
+        """The outer product of two vectors: (n,) and (m,) give (n, m)."""
+        other = self._operand(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise ValueError(f"outer: needs two vectors, got shapes {self.shape} and "
+                             f"{other.shape}")
+        return self.reshape(-1, 1) * other.reshape(1, -1)
+
+    ger = outer
+
     def sort(self, dim=-1, descending=False, stable=False):
         """``(values, indices)`` sorted along ``dim`` (ties keep their order; NaN is largest)."""
         return composites.sort(self, dim, descending)
