@@ -463,7 +463,9 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, (str, int)) or hasattr(arg, "type") and not isinstance(arg, type):
+            elif isinstance(arg, (str, int)) or isinstance(getattr(arg, "type", None), str):
+                # a device: a string, a GPU number, or an object whose .type is a string (a
+                # numpy dtype has a .type too, but it is a class)
                 _check_device(arg, f"{type(self).__name__}.to")
             else:
                 dtype = arg
@@ -475,7 +477,8 @@ class Module:
             # the Tensor's own conversion knows every dtype name, and refuses bfloat16 clearly
             resolved = Tensor.zeros(0).to(dtype).dtype
         except TypeError as error:
-            raise TypeError(f"{type(self).__name__}.to: {str(error).removeprefix('to: ')}") from None
+            message = str(error).removeprefix("to: ")
+            raise TypeError(f"{type(self).__name__}.to: {message}") from None
         if resolved.kind != "f":
             raise TypeError(f"{type(self).__name__}.to: only floating dtypes can be given to a "
                             f"module, got {resolved}; its parameters must stay floating")
@@ -495,8 +498,8 @@ class Module:
         try:
             resolved = Tensor.zeros(0).to(dst_type).dtype
         except TypeError as error:
-            raise TypeError(f"{type(self).__name__}.type: {str(error).removeprefix('to: ')}") \
-                from None
+            message = str(error).removeprefix("to: ")
+            raise TypeError(f"{type(self).__name__}.type: {message}") from None
         for tensor in list(self.parameters()) + list(self.buffers()):
             if tensor.dtype != resolved:
                 tensor.data = tensor.numpy().astype(resolved)

@@ -1,4 +1,4 @@
-"""tinygrad_edu.utils.data (torch.utils.data): datasets, the loader's batches, collation, seeding."""
+"""tinygrad_edu.utils.data (torch.utils.data): datasets, batches, collation, seeding."""
 
 import ast
 import collections
@@ -85,7 +85,8 @@ def test_default_collate_follows_pytorchs_dtypes():
     assert default_collate([np.ones(2), np.zeros(2)]).shape == (2, 2)
     assert default_collate([np.ones(2), np.zeros(2)]).dtype == np.float64
     assert default_collate(["a", "b"]) == ["a", "b"]
-    batch = default_collate([{"x": np.ones(3, np.float32), "y": 1}, {"x": np.zeros(3, np.float32), "y": 0}])
+    batch = default_collate([{"x": np.ones(3, np.float32), "y": 1},
+                             {"x": np.zeros(3, np.float32), "y": 0}])
     assert batch["x"].shape == (2, 3) and batch["y"].numpy().tolist() == [1, 0]
     Pair = collections.namedtuple("Pair", "x y")
     pair = default_collate([Pair(1, 2.0), Pair(3, 4.0)])

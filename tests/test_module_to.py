@@ -43,6 +43,8 @@ def test_to_a_dtype_converts_floating_parameters_and_buffers_only():
     assert model[0].bias.dtype == np.float16
     model.to(tg.zeros(1, dtype=tg.float64))   # a tensor's dtype
     assert model[0].weight.dtype == np.float64
+    model.to(np.dtype(np.float32))   # a numpy dtype object, as x.dtype gives
+    assert model[0].weight.dtype == np.float32
     assert model.half()[0].weight.dtype == np.float16
     assert model.double()[0].weight.dtype == np.float64
 

@@ -26,7 +26,10 @@ def test_clip_grad_norm_scales_all_gradients_by_one_factor(norm_type):
     params = params_with_grads((3, 2), (4,), scale=5.0)
     before = [p.grad.numpy().copy() for p in params]
     flat = np.concatenate([g.ravel() for g in before])
-    total = np.max(np.abs(flat)) if norm_type == math.inf else np.sum(np.abs(flat) ** norm_type) ** (1 / norm_type)
+    if norm_type == math.inf:
+        total = np.max(np.abs(flat))
+    else:
+        total = np.sum(np.abs(flat) ** norm_type) ** (1 / norm_type)
     returned = nn.utils.clip_grad_norm_(params, max_norm=1.0, norm_type=norm_type)
     assert isinstance(returned, Tensor) and returned.shape == ()
     assert returned.item() == pytest.approx(total, rel=1e-12)
@@ -93,7 +96,8 @@ def test_bad_arguments_name_the_function_and_the_value():
         nn.utils.clip_grad_norm_([np.zeros(2)], 1.0)
     with pytest.raises(ValueError, match="clip_grad_value_: clip_value .* got -0.5"):
         nn.utils.clip_grad_value_(p, -0.5)
-    with pytest.raises(ValueError, match="vector_to_parameters: vec has 3 elements, the parameters 2"):
+    with pytest.raises(ValueError,
+                       match="vector_to_parameters: vec has 3 elements, the parameters 2"):
         nn.utils.vector_to_parameters(Tensor(np.zeros(3)), p)
 
 

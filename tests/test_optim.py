@@ -483,13 +483,15 @@ def test_load_state_dict_takes_tensors_and_rejects_what_does_not_fit():
     opt.step()
     saved = opt.state_dict()
     as_tensors = {"param_groups": saved["param_groups"],
-                  "state": {0: {"step": Tensor(np.array(1)), "exp_avg": Tensor(saved["state"][0]["exp_avg"]),
+                  "state": {0: {"step": Tensor(np.array(1)),
+                                "exp_avg": Tensor(saved["state"][0]["exp_avg"]),
                                 "exp_avg_sq": Tensor(saved["state"][0]["exp_avg_sq"])}}}
     other = Adam([p], lr=0.5)
     other.load_state_dict(as_tensors)
     assert other.state[p]["step"] == 1 and other.param_groups[0]["lr"] == 0.1
     np.testing.assert_array_equal(other.state[p]["exp_avg"], saved["state"][0]["exp_avg"])
-    with pytest.raises(ValueError, match=r"Adam.load_state_dict: expected the dict .* \['exp_avg'\]"):
+    with pytest.raises(ValueError,
+                       match=r"Adam.load_state_dict: expected the dict .* \['exp_avg'\]"):
         other.load_state_dict({"exp_avg": 1})
     wrong = {"param_groups": [dict(saved["param_groups"][0], lr=9.0)],
              "state": {0: {"step": 1, "exp_avg": np.zeros(3), "exp_avg_sq": np.zeros(3)}}}

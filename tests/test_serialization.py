@@ -87,7 +87,8 @@ def test_model_and_optimizer_state_dicts_round_trip_and_continue_identically(tmp
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 1))
     opt = tg.optim.Adam(model.parameters(), lr=0.01)
-    x, y = Tensor(rng.standard_normal((8, 3)).astype(np.float32)), Tensor(np.ones((8, 1), np.float32))
+    x = Tensor(rng.standard_normal((8, 3)).astype(np.float32))
+    y = Tensor(np.ones((8, 1), np.float32))
 
     def train_step(m, o):
         o.zero_grad()

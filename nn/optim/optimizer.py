@@ -2,7 +2,8 @@
 
 An optimizer step is plain numpy arithmetic on each parameter's array, in place and in the
 parameter's dtype, run under ``no_grad``: it reads ``p.grad`` (filled by ``backward()``)
-and moves the parameter's array (``p.numpy()``). That is not a derivative, and it records nothing in the graph.
+and moves the parameter's array (``p.numpy()``). That is not a derivative, and it records
+nothing in the graph.
 
 The usual loop::
 

@@ -8,7 +8,7 @@ into Tensors with ``default_collate``::
 
     loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
     for epoch in range(10):
-        for xb, yb in loader:          # xb: (32, features), yb: (32,); the last batch may be smaller
+        for xb, yb in loader:      # xb: (32, features), yb: (32,); the last may be smaller
             ...
 
 Shuffling draws from ``generator=`` if given, else from the generator that
