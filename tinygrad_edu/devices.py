@@ -72,6 +72,7 @@ def check(where, op):
 
 
 def cuda_error(op):
+    """The RuntimeError for asking for a GPU in ``op``."""
     return RuntimeError(f"{op}: no GPU: {_GPU_HINT}")
 
 

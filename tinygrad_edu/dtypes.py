@@ -35,6 +35,7 @@ class UnsupportedDtype:
         return f"tinygrad_edu.{self.name}"
 
     def error(self, op="dtype"):
+        """The TypeError that names this dtype, ``op`` and what to use instead."""
         return TypeError(f"{op}: {self.name} is not supported: numpy, which holds the values, "
                          f"has no {self.name} type; use {self.instead} instead")
 

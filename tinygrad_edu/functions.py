@@ -238,26 +238,32 @@ def roll(x, shifts, dims=None):
 # ----- comparisons and logic (bool tensors, no gradient) ----------------------------------
 
 def eq(x, other):
+    """True where x == other (a bool tensor, broadcasting; no gradient)."""
     return _t(x).eq(other)
 
 
 def ne(x, other):
+    """True where x != other (a bool tensor)."""
     return _t(x).ne(other)
 
 
 def lt(x, other):
+    """True where x < other (a bool tensor)."""
     return _t(x).lt(other)
 
 
 def le(x, other):
+    """True where x <= other (a bool tensor)."""
     return _t(x).le(other)
 
 
 def gt(x, other):
+    """True where x > other (a bool tensor)."""
     return _t(x).gt(other)
 
 
 def ge(x, other):
+    """True where x >= other (a bool tensor)."""
     return _t(x).ge(other)
 
 
@@ -265,14 +271,17 @@ greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 def isnan(x):
+    """True where the value is NaN."""
     return _t(x).isnan()
 
 
 def isinf(x):
+    """True where the value is +-inf."""
     return _t(x).isinf()
 
 
 def isfinite(x):
+    """True where the value is neither NaN nor infinite."""
     return _t(x).isfinite()
 
 
@@ -292,54 +301,67 @@ def equal(x, other):
 
 
 def any(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    """True if any element (along ``dim``) is nonzero."""
     return _t(x).any(dim, keepdim)
 
 
 def all(x, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
+    """True if every element (along ``dim``) is nonzero."""
     return _t(x).all(dim, keepdim)
 
 
 def logical_and(x, other):
+    """True where both are nonzero."""
     return _t(x).logical_and(other)
 
 
 def logical_or(x, other):
+    """True where either is nonzero."""
     return _t(x).logical_or(other)
 
 
 def logical_xor(x, other):
+    """True where exactly one is nonzero."""
     return _t(x).logical_xor(other)
 
 
 def logical_not(x):
+    """True where the value is zero."""
     return _t(x).logical_not()
 
 
 def bitwise_and(x, other):
+    """x & other, for integer or boolean tensors."""
     return _t(x).bitwise_and(other)
 
 
 def bitwise_or(x, other):
+    """x | other, for integer or boolean tensors."""
     return _t(x).bitwise_or(other)
 
 
 def bitwise_xor(x, other):
+    """x ^ other, for integer or boolean tensors."""
     return _t(x).bitwise_xor(other)
 
 
 def bitwise_not(x):
+    """~x, for integer or boolean tensors."""
     return _t(x).bitwise_not()
 
 
 def masked_fill(x, mask, value):
+    """A copy of x with ``value`` where ``mask`` is true."""
     return _t(x).masked_fill(mask, value)
 
 
 def nonzero(x, as_tuple=False):
+    """The indices of the nonzero elements (int64)."""
     return _t(x).nonzero(as_tuple=as_tuple)
 
 
 def count_nonzero(x, dim=None):
+    """The number of nonzero elements (along ``dim``), int64."""
     return _t(x).count_nonzero(dim)
 
 
@@ -359,6 +381,7 @@ subtract = sub
 
 
 def mul(x, other):
+    """x * other."""
     return _t(x) * other
 
 
@@ -374,6 +397,7 @@ divide = true_divide = div
 
 
 def floor_divide(x, other):
+    """floor(x / other), as Python's ``//``."""
     return _t(x).floor_divide(other)
 
 
@@ -383,6 +407,7 @@ def remainder(x, other):
 
 
 def neg(x):
+    """-x."""
     return -_t(x)
 
 
@@ -397,34 +422,42 @@ def pow(x, exponent):  # noqa: A001 - PyTorch's name
 
 
 def square(x):
+    """x * x."""
     return _t(x).square()
 
 
 def reciprocal(x):
+    """1 / x (float32 for integers)."""
     return _t(x).reciprocal()
 
 
 def rsqrt(x):
+    """1 / sqrt(x)."""
     return _t(x).rsqrt()
 
 
 def sign(x):
+    """-1, 0 or 1 by the sign of x (0 for NaN); gradient 0."""
     return _t(x).sign()
 
 
 def floor(x):
+    """The largest integer <= x; gradient 0."""
     return _t(x).floor()
 
 
 def ceil(x):
+    """The smallest integer >= x; gradient 0."""
     return _t(x).ceil()
 
 
 def round(x, decimals=0):  # noqa: A001 - PyTorch's name
+    """x rounded to ``decimals`` places, halves to even; gradient 0."""
     return _t(x).round(decimals)
 
 
 def trunc(x):
+    """x rounded toward 0; gradient 0."""
     return _t(x).trunc()
 
 
@@ -432,10 +465,12 @@ fix = trunc
 
 
 def frac(x):
+    """x - trunc(x); gradient 1."""
     return _t(x).frac()
 
 
 def atan2(x, other):
+    """The angle of the point (other, x): atan2(y=x, x=other)."""
     return _t(x).atan2(other)
 
 
@@ -443,6 +478,7 @@ arctan2 = atan2
 
 
 def copysign(x, other):
+    """|x| with the sign of ``other``."""
     return _t(x).copysign(other)
 
 
@@ -459,80 +495,99 @@ def bmm(x, other):
 # ----- shapes -------------------------------------------------------------------------------
 
 def reshape(x, shape):
+    """x with a new shape (one axis may be -1)."""
     return _t(x).reshape(shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):
+    """Axes start_dim..end_dim merged into one."""
     return _t(x).flatten(start_dim, end_dim)
 
 
 def transpose(x, dim0, dim1):
+    """x with axes ``dim0`` and ``dim1`` swapped."""
     return _t(x).transpose(dim0, dim1)
 
 
 def permute(x, dims):
+    """x with its axes reordered."""
     return _t(x).permute(dims)
 
 
 def squeeze(x, dim=None):
+    """x without its axes of size 1 (or those of ``dim``)."""
     return _t(x).squeeze(dim)
 
 
 def unsqueeze(x, dim):
+    """x with a new axis of size 1 at ``dim``."""
     return _t(x).unsqueeze(dim)
 
 
 def t(x):
+    """The transpose of a matrix."""
     return _t(x).t()
 
 
 def numel(x):
+    """The number of elements."""
     return _t(x).numel()
 
 
 def argmin(x, dim=None, keepdim=False):
+    """The index of the smallest element (along ``dim``)."""
     return _t(x).argmin(axis=pick_axis(None, dim), keepdims=keepdim)
 
 
 # ----- math ---------------------------------------------------------------------------------
 
 def erf(x):
+    """The error function."""
     return _t(x).erf()
 
 
 def log1p(x):
+    """ln(1 + x), accurate for tiny x."""
     return _t(x).log1p()
 
 
 def expm1(x):
+    """e^x - 1, accurate for tiny x."""
     return _t(x).expm1()
 
 
 def log2(x):
+    """Base-2 logarithm."""
     return _t(x).log2()
 
 
 def log10(x):
+    """Base-10 logarithm."""
     return _t(x).log10()
 
 
 def exp2(x):
+    """2 ** x."""
     return _t(x).exp2()
 
 
 def tan(x):
+    """tan(x)."""
     return _t(x).tan()
 
 
 def asin(x):
+    """arcsin(x)."""
     return _t(x).asin()
 
 
 def acos(x):
+    """arccos(x)."""
     return _t(x).acos()
 
 
 def atan(x):
+    """arctan(x)."""
     return _t(x).atan()
 
 
@@ -540,14 +595,17 @@ arcsin, arccos, arctan = asin, acos, atan
 
 
 def sinh(x):
+    """sinh(x)."""
     return _t(x).sinh()
 
 
 def cosh(x):
+    """cosh(x)."""
     return _t(x).cosh()
 
 
 def cumsum(x, dim, *, dtype=None):
+    """Running totals along ``dim``."""
     return _t(x).cumsum(dim, dtype=dtype)
 
 
@@ -557,70 +615,87 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
 
 def std(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim`` (unbiased by default)."""
     return _t(x).std(dim, unbiased, keepdim, correction=correction)
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` (unbiased by default)."""
     return _t(x).var(dim, unbiased, keepdim, correction=correction)
 
 
 def logsumexp(x, dim, keepdim=False):
+    """log(sum(exp(x))) over ``dim``, without overflow."""
     return _t(x).logsumexp(dim, keepdim)
 
 
 def tril(x, diagonal=0):
+    """The lower triangle (zeros above ``diagonal``)."""
     return _t(x).tril(diagonal)
 
 
 def triu(x, diagonal=0):
+    """The upper triangle (zeros below ``diagonal``)."""
     return _t(x).triu(diagonal)
 
 
 def diag(x, diagonal=0):
+    """A vector's diagonal matrix, or a matrix's diagonal."""
     return _t(x).diag(diagonal)
 
 
 def diagonal(x, offset=0):
+    """A matrix's ``offset`` diagonal."""
     return _t(x).diagonal(offset)
 
 
 def trace(x):
+    """The sum of a matrix's diagonal."""
     return _t(x).trace()
 
 
 def gather(x, dim, index):
+    """Values of x picked by ``index`` along ``dim``."""
     return _t(x).gather(dim, index)
 
 
 def scatter(x, dim, index, src=None, *, value=None):
+    """A copy of x with ``src`` written at ``index`` along ``dim``."""
     return _t(x).scatter(dim, index, src, value=value)
 
 
 def scatter_add(x, dim, index, src):
+    """A copy of x with ``src`` added at ``index`` along ``dim``."""
     return _t(x).scatter_add(dim, index, src)
 
 
 def sort(x, dim=-1, descending=False, stable=False):
+    """``(values, indices)`` sorted along ``dim``."""
     return _t(x).sort(dim, descending, stable)
 
 
 def argsort(x, dim=-1, descending=False, stable=False):
+    """The indices that sort x along ``dim``."""
     return _t(x).argsort(dim, descending, stable)
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - PyTorch's name
+    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
     return _t(x).topk(k, dim, largest, sorted)
 
 
 def unique(x, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+    """The distinct values, sorted."""
     return _t(x).unique(sorted, return_inverse, return_counts, dim)
 
 
 def split(x, split_size_or_sections, dim=0):
+    """Pieces of x along ``dim``."""
     return _t(x).split(split_size_or_sections, dim)
 
 
 def chunk(x, chunks, dim=0):
+    """x cut into ``chunks`` pieces along ``dim``."""
     return _t(x).chunk(chunks, dim)
 
 
@@ -740,10 +815,12 @@ def randint_like(t, low=0, high=None, *, dtype=None, generator=None, device=None
 
 
 def prod(x, dim=None, keepdim=False, *, dtype=None):
+    """The product over ``dim``."""
     return _t(x).prod(dim, keepdim, dtype=dtype)
 
 
 def cumprod(x, dim, *, dtype=None):
+    """Running products along ``dim``."""
     return _t(x).cumprod(dim, dtype=dtype)
 
 
@@ -755,26 +832,32 @@ def einsum(equation, *operands):
 
 
 def index_select(x, dim, index):
+    """The slices at ``index`` along ``dim``."""
     return _t(x).index_select(dim, index)
 
 
 def masked_select(x, mask):
+    """The elements where ``mask`` is true, as a vector."""
     return _t(x).masked_select(mask)
 
 
 def unbind(x, dim=0):
+    """The slices along ``dim`` as a tuple."""
     return _t(x).unbind(dim)
 
 
 def is_floating_point(x):
+    """True for float16/32/64 tensors."""
     return _t(x).is_floating_point()
 
 
 def clone(x):
+    """A copy that stays in the graph."""
     return _t(x).clone()
 
 
 def outer(x, other):
+    """The outer product of two vectors."""
     return _t(x).outer(other)
 
 
@@ -788,8 +871,10 @@ def dot(x, other):
 
 
 def clamp_min(x, min):  # noqa: A002 - PyTorch's name
+    """max(x, min), elementwise."""
     return _t(x).clamp_min(min)
 
 
 def clamp_max(x, max):  # noqa: A002 - PyTorch's name
+    """min(x, max), elementwise."""
     return _t(x).clamp_max(max)

@@ -536,21 +536,27 @@ class Tensor(TensorBase):
 
     # PyTorch's names for the comparisons: bool tensors, no gradient
     def eq(self, other):
+        """True where x == other (a bool tensor, broadcasting; no gradient)."""
         return self._compare(np.equal, other)
 
     def ne(self, other):
+        """True where x != other (a bool tensor)."""
         return self._compare(np.not_equal, other)
 
     def lt(self, other):
+        """True where x < other (a bool tensor)."""
         return self._compare(np.less, other)
 
     def le(self, other):
+        """True where x <= other (a bool tensor)."""
         return self._compare(np.less_equal, other)
 
     def gt(self, other):
+        """True where x > other (a bool tensor)."""
         return self._compare(np.greater, other)
 
     def ge(self, other):
+        """True where x >= other (a bool tensor)."""
         return self._compare(np.greater_equal, other)
 
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
@@ -620,15 +626,19 @@ class Tensor(TensorBase):
         return TensorBase._wrap(np.invert(self._data))
 
     def bitwise_and(self, other):
+        """x & other, for integer or boolean tensors."""
         return self._bitwise(np.bitwise_and, other, "bitwise_and")
 
     def bitwise_or(self, other):
+        """x | other, for integer or boolean tensors."""
         return self._bitwise(np.bitwise_or, other, "bitwise_or")
 
     def bitwise_xor(self, other):
+        """x ^ other, for integer or boolean tensors."""
         return self._bitwise(np.bitwise_xor, other, "bitwise_xor")
 
     def bitwise_not(self):
+        """~x, for integer or boolean tensors."""
         return ~self
 
     def logical_and(self, other):
@@ -682,6 +692,7 @@ class Tensor(TensorBase):
         return TensorBase._wrap(np.argwhere(self._data))
 
     def count_nonzero(self, dim=None):
+        """The number of nonzero elements (along ``dim``), int64."""
         return TensorBase._wrap(np.asarray(np.count_nonzero(self._data, axis=dim), np.int64))
 
     # ----- arithmetic with PyTorch's method names --------------------------------------------
@@ -697,6 +708,7 @@ class Tensor(TensorBase):
     subtract = sub
 
     def mul(self, other):
+        """x * other."""
         return self * other
 
     multiply = mul
@@ -742,6 +754,7 @@ class Tensor(TensorBase):
         return self._operand(other).remainder(self)
 
     def neg(self):
+        """-x."""
         return -self
 
     negative = neg
@@ -777,12 +790,15 @@ class Tensor(TensorBase):
     # they change nothing, as in PyTorch
 
     def floor(self):
+        """The largest integer <= x; gradient 0."""
         return self._step(ops.Floor)
 
     def ceil(self):
+        """The smallest integer >= x; gradient 0."""
         return self._step(ops.Ceil)
 
     def trunc(self):
+        """x rounded toward 0; gradient 0."""
         return self._step(ops.Trunc)
 
     fix = trunc
@@ -852,23 +868,29 @@ class Tensor(TensorBase):
         return apply(ops.Expm1, self._floating())
 
     def tan(self):
+        """tan(x)."""
         return apply(ops.Tan, self._floating())
 
     def asin(self):
+        """arcsin(x)."""
         return apply(ops.Asin, self._floating())
 
     def acos(self):
+        """arccos(x)."""
         return apply(ops.Acos, self._floating())
 
     def atan(self):
+        """arctan(x)."""
         return apply(ops.Atan, self._floating())
 
     arcsin, arccos, arctan = asin, acos, atan
 
     def sinh(self):
+        """sinh(x)."""
         return apply(ops.Sinh, self._floating())
 
     def cosh(self):
+        """cosh(x)."""
         return apply(ops.Cosh, self._floating())
 
     def erf(self):
@@ -1114,12 +1136,15 @@ class Tensor(TensorBase):
         return tuple(self[(slice(None),) * axis + (i,)] for i in range(self.shape[axis]))
 
     def is_floating_point(self):
+        """True for float16/32/64 tensors."""
         return self._data.dtype.kind == "f"
 
     def clamp_min(self, min):
+        """max(x, min), elementwise."""
         return self.clip(min=min)
 
     def clamp_max(self, max):
+        """min(x, max), elementwise."""
         return self.clip(max=max)
 
     def outer(self, other):
@@ -1355,6 +1380,7 @@ class Tensor(TensorBase):
 
     @property
     def is_cuda(self):
+        """Always False: tensors live on the CPU."""
         return False
 
     def cpu(self):
@@ -1370,6 +1396,7 @@ class Tensor(TensorBase):
         return self
 
     def is_contiguous(self, memory_format=None):
+        """Whether the values are laid out in order in memory."""
         return bool(self._data.flags.c_contiguous)
 
     def float(self):
@@ -1379,6 +1406,7 @@ class Tensor(TensorBase):
         return self._cast(np.dtype(np.float64))
 
     def half(self):
+        """This tensor as float16."""
         return self._cast(np.dtype(np.float16))
 
     def long(self):
@@ -1388,12 +1416,15 @@ class Tensor(TensorBase):
         return self._cast(np.dtype(np.int32))
 
     def short(self):
+        """This tensor as int16."""
         return self._cast(np.dtype(np.int16))
 
     def char(self):
+        """This tensor as int8."""
         return self._cast(np.dtype(np.int8))
 
     def byte(self):
+        """This tensor as uint8."""
         return self._cast(np.dtype(np.uint8))
 
     def bool(self):
@@ -1588,14 +1619,17 @@ class Tensor(TensorBase):
     # PyTorch's x.new_*: a new tensor with this one's dtype (unless given)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
+        """Zeros of ``size`` in this tensor's dtype."""
         return Tensor.zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, requires_grad=False):
+        """Ones of ``size`` in this tensor's dtype."""
         return Tensor.ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     new_empty = new_zeros   # PyTorch leaves it uninitialised; zeros here
 
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        """``fill_value`` in ``size``, in this tensor's dtype."""
         return Tensor.full(size, fill_value, dtype=dtype or self.dtype,
                            requires_grad=requires_grad)
 
