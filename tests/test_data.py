@@ -9,7 +9,9 @@ import pytest
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.utils.data import (ConcatDataset, DataLoader, Dataset, Subset, TensorDataset,
+from tinygrad_edu.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset,
+                                     IterableDataset, RandomSampler, SequentialSampler, Subset,
+                                     SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
                                      default_collate, random_split)
 
 import test_layout
@@ -199,3 +201,51 @@ def test_shuffled_order_is_tg_randperm_as_pytorchs_sampler_uses_torch_randperm()
                                             generator=tg.Generator().manual_seed(7))
              for y in yb.numpy()]
     assert order == tg.randperm(12, generator=tg.Generator().manual_seed(7)).tolist()
+
+
+def test_samplers_give_the_indices_pytorch_would():
+    assert list(SequentialSampler(range(4))) == [0, 1, 2, 3]
+    g = tg.Generator().manual_seed(3)
+    assert list(RandomSampler(range(6), generator=g)) == \
+        tg.randperm(6, generator=tg.Generator().manual_seed(3)).tolist()
+    with_replacement = list(RandomSampler(range(3), replacement=True, num_samples=50))
+    assert len(with_replacement) == 50 and set(with_replacement) <= {0, 1, 2}
+    assert len(list(RandomSampler(range(4), num_samples=10))) == 10
+    assert sorted(SubsetRandomSampler([7, 8, 9])) == [7, 8, 9]
+    assert list(BatchSampler(range(5), 2, drop_last=False)) == [[0, 1], [2, 3], [4]]
+    assert len(BatchSampler(range(5), 2, drop_last=True)) == 2
+
+
+def test_weighted_sampler_draws_only_indices_with_weight():
+    drawn = list(WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], num_samples=200))
+    assert set(drawn) == {1, 3} and drawn.count(3) > drawn.count(1)
+
+
+def test_loader_with_a_sampler_or_a_batch_sampler():
+    ds = make_dataset(6)
+    loader = DataLoader(ds, batch_size=4, sampler=SubsetRandomSampler([0, 2, 4]))
+    assert len(loader) == 1 and sorted(next(iter(loader))[1].numpy().tolist()) == [0, 2, 4]
+    loader = DataLoader(ds, batch_sampler=[[5, 0], [1]])
+    assert loader.batch_size is None and len(loader) == 2
+    assert [yb.numpy().tolist() for _, yb in loader] == [[5, 0], [1]]
+    with pytest.raises(ValueError, match="DataLoader: batch_sampler sets the batches itself"):
+        DataLoader(ds, batch_size=2, batch_sampler=[[0]])
+
+
+class Countdown(IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n, 0, -1))
+
+
+def test_an_iterable_dataset_is_batched_in_its_own_order():
+    loader = DataLoader(Countdown(5), batch_size=2)
+    assert [b.numpy().tolist() for b in loader] == [[5, 4], [3, 2], [1]]
+    assert [b.numpy().tolist() for b in DataLoader(Countdown(5), batch_size=2,
+                                                   drop_last=True)] == [[5, 4], [3, 2]]
+    with pytest.raises(ValueError, match="IterableDataset .* shuffle"):
+        DataLoader(Countdown(3), shuffle=True)
+    with pytest.raises(TypeError):
+        len(loader)   # the stream has no length, as in PyTorch

@@ -204,20 +204,158 @@ def default_convert(sample):
     return sample
 
 
+class IterableDataset(Dataset):
+    """Base class of datasets read as a stream: define ``__iter__``, yielding samples.
+
+    A ``DataLoader`` batches consecutive samples; ``shuffle`` and ``sampler`` do not apply.
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} has no __iter__; define "
+                                  "__iter__(self) yielding one sample at a time")
+
+
+class Sampler:
+    """Base class of samplers: iterables of dataset indices (``__iter__``, ``__len__``)."""
+
+    def __iter__(self):
+        raise NotImplementedError
+
+    def __len__(self):
+        raise TypeError(f"{type(self).__name__} has no len()")
+
+
+class SequentialSampler(Sampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(Sampler):
+    """A new random order of the indices each time it is iterated (each epoch).
+
+    ``replacement=True`` draws ``num_samples`` indices (default: all) with repetition.
+    Draws from ``generator``, else from the generator ``tg.manual_seed`` seeds.
+    """
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        rng_of(generator, "RandomSampler")   # checks its type; draws nothing
+        if num_samples is not None and (isinstance(num_samples, bool) or
+                                        not isinstance(num_samples, int) or num_samples <= 0):
+            raise ValueError(f"RandomSampler: num_samples must be a positive int, got "
+                             f"{num_samples!r}")
+        self.data_source, self.replacement = data_source, replacement
+        self._num_samples, self.generator = num_samples, generator
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        if self.replacement:
+            rng = rng_of(self.generator, "RandomSampler")
+            return iter(rng.integers(0, n, self.num_samples).tolist())
+        # whole permutations, as many as num_samples needs (PyTorch's rule)
+        order = []
+        while len(order) < self.num_samples:
+            order += _permutation(n, self.generator, "RandomSampler")
+        return iter(order[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(Sampler):
+    """The given ``indices`` in a new random order each epoch (e.g. a validation split)."""
+
+    def __init__(self, indices, generator=None):
+        rng_of(generator, "SubsetRandomSampler")
+        self.indices, self.generator = list(indices), generator
+
+    def __iter__(self):
+        order = _permutation(len(self.indices), self.generator, "SubsetRandomSampler")
+        return iter([self.indices[i] for i in order])
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(Sampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights``
+    (``tg.multinomial``), with replacement by default: to oversample rare classes."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        rng_of(generator, "WeightedRandomSampler")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples <= 0:
+            raise ValueError(f"WeightedRandomSampler: num_samples must be a positive int, got "
+                             f"{num_samples!r}")
+        weights = np.asarray(weights.numpy() if isinstance(weights, Tensor) else weights,
+                             dtype=np.float64)
+        if weights.ndim != 1:
+            raise ValueError(f"WeightedRandomSampler: weights must be 1-d (one per sample), "
+                             f"got shape {weights.shape}")
+        self.weights, self.num_samples = weights, num_samples
+        self.replacement, self.generator = replacement, generator
+
+    def __iter__(self):
+        drawn = Tensor(self.weights).multinomial(self.num_samples, self.replacement,
+                                                 generator=self.generator)
+        return iter(drawn.tolist())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size`` (the last one shorter,
+    unless ``drop_last``)."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size <= 0:
+            raise ValueError(f"BatchSampler: batch_size must be a positive int, got "
+                             f"{batch_size!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, int(batch_size), drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
 class DataLoader:
     """Batches of samples of ``dataset``, as PyTorch's ``DataLoader``.
 
-    ``DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, num_workers=0,
-    collate_fn=None, drop_last=False, generator=None, pin_memory=False, ...)``.
+    ``DataLoader(dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
+    num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, generator=None, ...)``.
 
     - Each ``for`` loop over the loader is one epoch: with ``shuffle=True`` a new order is
-      drawn each time, from ``generator`` if given, else from the generator seeded by
-      ``tg.manual_seed``.
+      drawn each time (a ``RandomSampler``), from ``generator`` if given, else from the
+      generator seeded by ``tg.manual_seed``.
     - ``len(loader)`` is the number of batches: ``ceil(n / batch_size)``, or
       ``floor(n / batch_size)`` with ``drop_last=True`` (the smaller last batch is dropped).
     - ``collate_fn(list_of_samples)`` makes a batch; the default stacks them into Tensors
       (``default_collate``). ``batch_size=None`` yields the samples one by one, unbatched.
-    - ``sampler``: an iterable of indices to use instead of ``range(len(dataset))``.
+    - ``sampler``: the indices to use (a Sampler, or any iterable), instead of
+      ``range(len(dataset))``; ``batch_sampler``: lists of indices, one per batch.
+    - An ``IterableDataset`` is read in order and its consecutive samples batched.
     - Everything runs in this process: ``num_workers``, ``pin_memory``,
       ``persistent_workers``, ``prefetch_factor`` and ``worker_init_fn`` are accepted and
       change nothing.
@@ -227,9 +365,11 @@ class DataLoader:
                  num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
                  worker_init_fn=None, generator=None, *, prefetch_factor=None,
                  persistent_workers=False, pin_memory_device=""):
-        if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+        iterable = isinstance(dataset, IterableDataset)
+        if not iterable and not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(f"DataLoader: dataset must support len() and [index] (a Dataset, "
-                            f"a list, ...), got {type(dataset).__name__}")
+                            f"a list, ...) or be an IterableDataset, got "
+                            f"{type(dataset).__name__}")
         if batch_size is not None and (isinstance(batch_size, bool) or
                                        not isinstance(batch_size, (int, np.integer)) or
                                        batch_size <= 0):
@@ -240,46 +380,69 @@ class DataLoader:
                              f"{num_workers!r}")
         if not isinstance(shuffle, (bool, type(None))):
             raise TypeError(f"DataLoader: shuffle must be True or False, got {shuffle!r}")
+        if iterable and (shuffle or sampler is not None or batch_sampler is not None):
+            raise ValueError("DataLoader: an IterableDataset is read in its own order; "
+                             "shuffle, sampler and batch_sampler do not apply")
         if shuffle and sampler is not None:
             raise ValueError("DataLoader: give either shuffle=True or a sampler, not both")
-        if batch_sampler is not None:
-            raise NotImplementedError("DataLoader: batch_sampler is not supported; use "
-                                      "batch_size (and sampler) instead")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler sets the batches itself; leave "
+                             "batch_size, shuffle, sampler and drop_last at their defaults")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be a function, got "
                             f"{type(collate_fn).__name__}")
         rng_of(generator, "DataLoader")   # checks its type; draws nothing
         self.dataset = dataset
-        self.batch_size = None if batch_size is None else int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.sampler = sampler
         self.num_workers = num_workers
-        self.collate_fn = collate_fn or (default_collate if batch_size is not None
-                                         else default_convert)
         self.drop_last = bool(drop_last)
         self.generator = generator
         self.pin_memory = pin_memory
-
-    def _indices(self):
-        if self.sampler is not None:
-            return list(self.sampler)
-        if self.shuffle:
-            return _permutation(len(self.dataset), self.generator, "DataLoader")
-        return list(range(len(self.dataset)))
+        # as PyTorch: with a batch_sampler, the loader's own batch_size is None
+        no_size = batch_sampler is not None or batch_size is None
+        self.batch_size = None if no_size else int(batch_size)
+        self.sampler = None
+        if not iterable:
+            if sampler is None:
+                sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                           else SequentialSampler(dataset))
+            self.sampler = sampler
+            if batch_sampler is None and self.batch_size is not None:
+                batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.batch_sampler = batch_sampler
+        batched = batch_sampler is not None or (iterable and self.batch_size is not None)
+        self.collate_fn = collate_fn or (default_collate if batched else default_convert)
 
     def __iter__(self):
-        indices = self._indices()   # drawn when the epoch starts, as PyTorch does
-        if self.batch_size is None:
-            for i in indices:
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._iter_stream()
+        elif self.batch_sampler is not None:
+            for indices in self.batch_sampler:   # the order is drawn when the epoch starts
+                yield self.collate_fn([self.dataset[i] for i in indices])
+        else:
+            for i in self.sampler:
                 yield self.collate_fn(self.dataset[i])
+
+    def _iter_stream(self):
+        if self.batch_size is None:
+            for sample in self.dataset:
+                yield self.collate_fn(sample)
             return
-        size = self.batch_size
-        stop = len(indices) - len(indices) % size if self.drop_last else len(indices)
-        for start in range(0, stop, size):
-            yield self.collate_fn([self.dataset[i] for i in indices[start:start + size]])
+        batch = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
 
     def __len__(self):
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)   # a TypeError if the stream has no length, as in PyTorch
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
