@@ -775,3 +775,14 @@ def test_index_select_masked_select_unbind_and_small_helpers():
         x.index_select(0, Tensor([[0]]))
     with pytest.raises(ValueError, match="dot: needs two vectors"):
         torch.dot(x, x)
+
+
+def test_constants_size_and_dtype_info():
+    assert torch.inf == float("inf") and torch.nan != torch.nan
+    assert torch.pi == pytest.approx(np.pi) and torch.e == pytest.approx(np.e)
+    x = torch.zeros(2, 3)
+    assert x.shape == torch.Size([2, 3]) and x.size() == torch.Size((2, 3))
+    assert repr(torch.Size([2, 3])) == "torch.Size([2, 3])" and torch.Size([2, 3]).numel() == 6
+    assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
+    assert torch.iinfo(torch.int64).max == 2 ** 63 - 1
+    assert torch.zeros(2).masked_fill(Tensor([True, False]), -torch.inf).tolist()[0] == -np.inf

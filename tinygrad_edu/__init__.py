@@ -41,6 +41,8 @@ from .functions import (  # issue 14
     as_tensor, clamp_max, clamp_min, clone, cumprod, dot, einsum, index_select,
     is_floating_point, masked_select, outer, prod, unbind,
 )
+from .functions import Size, e, inf, nan, pi  # issue 14
+from .dtypes import finfo, iinfo  # issue 14
 from .devices import backends, cuda, device
 from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8
 from .dtypes import int_ as int  # noqa: A001 - PyTorch's tg.int (int32)

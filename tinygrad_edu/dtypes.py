@@ -79,3 +79,7 @@ def resolve(dtype, op):
     if resolved.kind not in "biuf":
         raise TypeError(f"{op}: unsupported dtype {resolved}; use bool, integer or float")
     return resolved
+
+
+finfo = np.finfo   # tg.finfo(tg.float32).eps, .max, .tiny: numpy's, which takes these dtypes
+iinfo = np.iinfo   # tg.iinfo(tg.int64).max

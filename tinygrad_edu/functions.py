@@ -878,3 +878,22 @@ def clamp_min(x, min):  # noqa: A002 - PyTorch's name
 def clamp_max(x, max):  # noqa: A002 - PyTorch's name
     """min(x, max), elementwise."""
     return _t(x).clamp_max(max)
+
+
+# ----- constants and small types --------------------------------------------------------------
+
+inf = float("inf")
+nan = float("nan")
+pi = 3.141592653589793
+e = 2.718281828459045
+
+
+class Size(tuple):
+    """PyTorch's ``torch.Size``: a tuple of ints, equal to the plain tuple ``x.shape`` gives."""
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    def numel(self):
+        """The number of elements of a tensor of this shape."""
+        return int(np.prod(self, dtype=np.int64))
