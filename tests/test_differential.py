@@ -1152,6 +1152,12 @@ BINARY_OPS = {
     "div": (lambda x, y: x / y, np.divide, lambda x, y: (1 / y, -x / y ** 2)),
     "maximum": (lambda x, y: x.maximum(y), np.maximum,
                 lambda x, y: ((x > y) + 0.5 * (x == y), (y > x) + 0.5 * (x == y))),
+    # atan2(x, y) is the angle of (y, x): slopes y / r^2 and -x / r^2
+    "atan2": (lambda x, y: x.atan2(y), np.arctan2,
+              lambda x, y: (y / (x * x + y * y), -x / (x * x + y * y))),
+    # |x| with y's sign: slope +1 where x keeps its sign, -1 where it flips; y's sign is flat
+    "copysign": (lambda x, y: x.copysign(y), np.copysign,
+                 lambda x, y: (np.sign(x) * np.sign(y), np.zeros_like(y))),
 }
 
 
