@@ -14,7 +14,8 @@ import pytest
 import nn
 import tinygrad_edu as tg
 from nn.optim import SGD, Adam
-from nn.optim.lr_scheduler import (ConstantLR, CosineAnnealingLR, ExponentialLR, LambdaLR,
+from nn.optim.lr_scheduler import (ChainedScheduler, ConstantLR, CosineAnnealingLR,
+                                   CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR,
                                    LinearLR, MultiplicativeLR, MultiStepLR, OneCycleLR,
                                    PolynomialLR, ReduceLROnPlateau, SequentialLR, StepLR)
 
@@ -181,6 +182,26 @@ def test_sequential_lr_warms_up_then_starts_the_cosine_at_its_step_zero():
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
+def test_warm_restarts_anneal_over_periods_growing_by_t_mult():
+    opt = make_opt(0.1)
+    got = rates(opt, CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2, eta_min=0.01), 8)
+    # periods of 2, 4, 8 steps: T_cur counts the steps since the last restart
+    t_cur_and_period = [(1, 2), (0, 4), (1, 4), (2, 4), (3, 4), (0, 8), (1, 8), (2, 8)]
+    want = [0.01 + 0.09 * (1 + math.cos(math.pi * c / T)) / 2 for c, T in t_cur_and_period]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    scheduler = CosineAnnealingWarmRestarts(make_opt(0.1), T_0=4)
+    scheduler.step(5.5)   # a fractional epoch, per batch: 1.5 steps into the second period
+    assert scheduler.get_last_lr()[0] == pytest.approx(0.05 * (1 + math.cos(math.pi * 1.5 / 4)))
+
+
+def test_chained_scheduler_applies_each_change_in_turn():
+    opt = make_opt(1.0)
+    scheduler = ChainedScheduler([ConstantLR(opt, factor=0.5, total_iters=2),
+                                  ExponentialLR(opt, gamma=0.9)])
+    got = rates(opt, scheduler, 4)
+    np.testing.assert_allclose(got, [0.5 * 0.9, 0.9 ** 2, 0.9 ** 3, 0.9 ** 4], rtol=1e-14)
+
+
 def test_a_rate_changed_in_param_groups_is_carried_on_from():
     opt = make_opt(0.1)
     scheduler = StepLR(opt, step_size=2, gamma=0.5)
@@ -200,9 +221,13 @@ def test_a_rate_changed_in_param_groups_is_carried_on_from():
                                   lambda o: ReduceLROnPlateau(o, patience=1),
                                   lambda o: LinearLR(o, 0.2, total_iters=6),
                                   lambda o: SequentialLR(o, [ConstantLR(o, 0.5, total_iters=2),
-                                                             ExponentialLR(o, 0.8)], [3])],
+                                                             ExponentialLR(o, 0.8)], [3]),
+                                  lambda o: CosineAnnealingWarmRestarts(o, 3, 2),
+                                  lambda o: ChainedScheduler([ConstantLR(o, 0.5, total_iters=2),
+                                                              ExponentialLR(o, 0.8)])],
                          ids=["step", "multistep", "exponential", "cosine", "lambda",
-                              "onecycle", "plateau", "linear", "sequential"])
+                              "onecycle", "plateau", "linear", "sequential", "warm_restarts",
+                              "chained"])
 def test_state_dict_through_save_and_load_continues_identically(make):
     metrics = [3.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
     plateau = "Plateau" in type(make(make_opt())).__name__

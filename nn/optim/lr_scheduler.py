@@ -11,8 +11,8 @@ once per epoch (or per batch for ``OneCycleLR``), after ``optimizer.step()``::
         print(scheduler.get_last_lr())
 
 Schedulers: StepLR, MultiStepLR, ExponentialLR, ConstantLR, LinearLR (warm-up), PolynomialLR,
-CosineAnnealingLR, LambdaLR, MultiplicativeLR, OneCycleLR, ReduceLROnPlateau, and
-SequentialLR to run several one after another.
+CosineAnnealingLR, CosineAnnealingWarmRestarts, LambdaLR, MultiplicativeLR, OneCycleLR,
+ReduceLROnPlateau; SequentialLR runs several one after another, ChainedScheduler together.
 
 The conventions are PyTorch's. Creating a scheduler counts as its first step: it stores each
 group's ``lr`` as ``initial_lr`` (``base_lrs``) and sets ``last_epoch`` to 0. Each ``step()``
@@ -304,6 +304,60 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (base - self.eta_min) *
                 (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing that restarts: from the initial rate down to ``eta_min`` over ``T_0``
+    steps, then again over ``T_0 * T_mult``, ``T_0 * T_mult**2``, ... steps (SGDR).
+
+    lr = eta_min + (initial_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, with T_cur the
+    steps since the last restart and T_i the current period. ``step(epoch + i / iters)``
+    (a fractional epoch) may be called after every batch, as in PyTorch.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):   # noqa: N803
+        if isinstance(T_0, bool) or not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 must be a positive int, got "
+                             f"{T_0!r}")
+        if isinstance(T_mult, bool) or not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_mult must be an int >= 1, got "
+                             f"{T_mult!r}")
+        self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [self.eta_min + (base - self.eta_min) *
+                (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2 for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance by one step, or go to ``epoch`` (which may be fractional)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur += 1
+            if self.T_cur >= self.T_i:   # a restart; the next period is T_mult times longer
+                self.T_cur %= self.T_i
+                self.T_i *= self.T_mult
+        elif epoch < 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be non-negative, "
+                             f"got {epoch!r}")
+        elif epoch >= self.T_0:
+            if self.T_mult == 1:
+                self.T_cur = epoch % self.T_0
+            else:
+                # how many periods fit before epoch: T_0 (T_mult^n - 1) / (T_mult - 1) <= epoch
+                n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                self.T_i = self.T_0 * self.T_mult ** n
+        else:
+            self.T_i = self.T_0
+            self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
 
 
 class LambdaLR(LRScheduler):
@@ -659,6 +713,37 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(state_dict)
         for scheduler, saved in zip(self._schedulers, inner):
             scheduler.load_state_dict(saved)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers of one optimizer together, each applying its change in turn
+    (e.g. ``ChainedScheduler([ConstantLR(opt, 0.1, total_iters=2), ExponentialLR(opt, 0.9)])``).
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler: expected at least one scheduler, got none")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"ChainedScheduler: scheduler {i} is a ReduceLROnPlateau, whose "
+                                 "step needs the metric; it cannot be chained")
+            if getattr(scheduler, "optimizer", None) is not optimizer:
+                raise ValueError(f"ChainedScheduler: scheduler {i} "
+                                 f"({type(scheduler).__name__}) belongs to another optimizer")
+        self._schedulers = schedulers
+        self.optimizer = optimizer
+        self._last_lr = self._current_lrs()
+
+    def step(self):
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = self._current_lrs()
+
+    state_dict = SequentialLR.state_dict
+    load_state_dict = SequentialLR.load_state_dict
 
 
 _LRScheduler = LRScheduler   # PyTorch's older name
