@@ -786,3 +786,9 @@ def test_constants_size_and_dtype_info():
     assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
     assert torch.iinfo(torch.int64).max == 2 ** 63 - 1
     assert torch.zeros(2).masked_fill(Tensor([True, False]), -torch.inf).tolist()[0] == -np.inf
+
+
+def test_requires_grad_given_positionally_is_not_a_shape():
+    t = Tensor(np.ones(2), 1)                  # requires_grad=1: truthy, not a size
+    assert t.requires_grad and t.shape == (2,)
+    assert Tensor(3.0, True).requires_grad and Tensor(2, False).shape == ()

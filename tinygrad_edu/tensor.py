@@ -109,7 +109,8 @@ class Tensor(TensorBase):
     __slots__ = ()   # the slots are TensorBase's (autograd.py): what the engine works with
 
     def __init__(self, data=(), requires_grad=False, dtype=None, name=None, *more_sizes):
-        if type(requires_grad) is int:   # Tensor(2, 3): PyTorch's legacy "shape" constructor
+        if type(data) is int and type(requires_grad) is int:   # Tensor(2, 3): PyTorch's
+            # legacy constructor, a shape (type(...) is int: True and False are not ints here)
             data = np.zeros(_legacy_shape(data, requires_grad, dtype, name, more_sizes),
                             np.float32)
             requires_grad, dtype, name = False, None, None
