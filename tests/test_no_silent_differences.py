@@ -328,3 +328,11 @@ def test_loss_dtypes_follow_pytorch_for_tensor_targets():
     # numpy data and integer labels take the prediction's dtype
     assert F.mse_loss(p32, np.ones(3)).dtype == np.float32
     assert F.mse_loss(p32, Tensor([1, 0, 1])).dtype == np.float32
+
+
+def test_dtype_names_are_the_dtype_objects_so_is_works_as_in_pytorch():
+    assert tg.tensor([1.0]).dtype is tg.float32 and tg.tensor([1]).dtype is tg.long
+    assert tg.zeros(2, dtype=tg.float64).dtype is tg.float64 and tg.float is tg.float32
+    assert (Tensor([1.0]) > 0).dtype is tg.bool
+    # logspace computes its powers in float64 before rounding (tg.float hides Python's float)
+    np.testing.assert_array_equal(tg.logspace(0, 2, 3).numpy(), [1.0, 10.0, 100.0])

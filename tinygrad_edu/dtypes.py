@@ -1,24 +1,27 @@
 """PyTorch's dtype names (``tg.float32``, ``tg.long``, ...) and turning them into numpy dtypes.
 
-A dtype here is numpy's: ``tg.float32`` is ``np.float32``, and ``t.dtype`` is a numpy dtype,
-so ``t.dtype == tg.float32`` and ``t.dtype == np.float32`` both hold. PyTorch's aliases follow
+A dtype here is numpy's: ``tg.float32`` is ``np.dtype("float32")``, the very object
+``t.dtype`` is, so ``t.dtype is tg.float32``, ``t.dtype == tg.float32`` and
+``t.dtype == np.float32`` all hold. PyTorch's aliases follow
 PyTorch (``tg.int`` is int32, ``tg.long`` int64, ``tg.half`` float16). ``tg.bfloat16`` exists
 so that a script naming it gets a clear error where it uses it: numpy has no bfloat16.
 """
 
 import numpy as np
 
-float16 = half = np.float16
-float32 = np.float32
-float64 = double = np.float64
-int8 = np.int8
-int16 = short = np.int16
-int32 = np.int32
-int64 = long = np.int64
-uint8 = np.uint8
-bool_ = np.bool_
-float_ = np.float32   # tg.float, PyTorch's name for float32 (tg.int: int32)
-int_ = np.int32
+# numpy dtype objects (not the scalar types), so that ``t.dtype is tg.float32`` holds too, as
+# ``t.dtype is torch.float32`` does: numpy keeps one object per built-in dtype
+float16 = half = np.dtype(np.float16)
+float32 = np.dtype(np.float32)
+float64 = double = np.dtype(np.float64)
+int8 = np.dtype(np.int8)
+int16 = short = np.dtype(np.int16)
+int32 = np.dtype(np.int32)
+int64 = long = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+float_ = float32   # tg.float, PyTorch's name for float32 (tg.int: int32)
+int_ = int32
 
 
 class UnsupportedDtype:

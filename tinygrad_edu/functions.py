@@ -5,6 +5,7 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 """
 
 import builtins   # this module defines all, any, round, sum, max, ... as PyTorch's
+import math
 
 import numpy as np
 
@@ -12,11 +13,13 @@ from . import composites
 from . import devices
 from . import factories
 from .checks import pick_axis
-from .dtypes import float16, float32, float64, int32, int64, long, double  # noqa: F401
+from .dtypes import bool_, float16, float32, float64, int32, int64, long, double  # noqa: F401
 from .tensor import Tensor
 
-float = float32   # noqa: A001 - PyTorch's names, used as tg.float and tg.bool
-bool = np.bool_   # noqa: A001
+# PyTorch's names, used as tg.float and tg.bool; they hide Python's float and bool in this
+# module, so the code below writes builtins.float where it means the number type
+float = float32   # noqa: A001
+bool = bool_   # noqa: A001
 
 
 def _t(x):
@@ -711,7 +714,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, requires_grad=False, d
     """base ** linspace(start, end, steps): ``steps`` values spaced evenly on a log scale."""
     _on_cpu(device, "logspace")
     exponents = factories.linspace(start, end, steps, np.float64)
-    return Tensor((float(base) ** exponents).astype(dtype or np.float32),
+    return Tensor((builtins.float(base) ** exponents).astype(dtype or np.float32),
                   requires_grad=requires_grad)
 
 
@@ -882,8 +885,8 @@ def clamp_max(x, max):  # noqa: A002 - PyTorch's name
 
 # ----- constants and small types --------------------------------------------------------------
 
-inf = float("inf")
-nan = float("nan")
+inf = math.inf
+nan = math.nan
 pi = 3.141592653589793
 e = 2.718281828459045
 
