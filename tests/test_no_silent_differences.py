@@ -336,3 +336,19 @@ def test_dtype_names_are_the_dtype_objects_so_is_works_as_in_pytorch():
     assert (Tensor([1.0]) > 0).dtype is tg.bool
     # logspace computes its powers in float64 before rounding (tg.float hides Python's float)
     np.testing.assert_array_equal(tg.logspace(0, 2, 3).numpy(), [1.0, 10.0, 100.0])
+
+
+def test_inverse_hyperbolic_functions_and_their_edges():
+    x = Tensor(np.array([0.0, 0.5, -2.0]), requires_grad=True)
+    y = x.asinh()
+    np.testing.assert_allclose(y.numpy(), np.log(x.numpy() + np.sqrt(x.numpy() ** 2 + 1)))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 / np.sqrt(np.array([0.0, 0.25, 4.0]) + 1))
+    assert np.isnan(tg.acosh(Tensor([0.5])).item()) and tg.acosh(Tensor([1.0])).item() == 0
+    with np.errstate(divide="ignore"):
+        assert tg.atanh(Tensor([1.0])).item() == np.inf
+    t = Tensor(np.array([1.0]), requires_grad=True)
+    with np.errstate(divide="ignore"):
+        t.acosh().sum().backward()                 # 1 / sqrt(x^2 - 1) at 1: inf, as PyTorch
+    assert t.grad.item() == np.inf
+    assert np.arctanh(Tensor(np.array([0.5]), requires_grad=True)).requires_grad

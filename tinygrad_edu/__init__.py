@@ -33,6 +33,7 @@ from .functions import (  # PyTorch's math (issue 14)
     exp2, expm1, gather, log10, log1p, log2, logsumexp, norm, scatter, scatter_add, sinh, sort,
     split, std, tan, topk, trace, tril, triu, unique, var,
 )
+from .functions import acosh, arccosh, arcsinh, arctanh, asinh, atanh  # inverse hyperbolics
 from .functions import (  # PyTorch's factories and randomness (issue 14)
     bernoulli, empty, empty_like, full_like, linspace, logspace, multinomial, normal, rand_like,
     randint, randint_like, randn_like, randperm,

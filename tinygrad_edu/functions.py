@@ -607,6 +607,24 @@ def cosh(x):
     return _t(x).cosh()
 
 
+def asinh(x):
+    """asinh(x), the inverse of sinh."""
+    return _t(x).asinh()
+
+
+def acosh(x):
+    """acosh(x), the inverse of cosh (x >= 1)."""
+    return _t(x).acosh()
+
+
+def atanh(x):
+    """atanh(x), the inverse of tanh (-1 < x < 1)."""
+    return _t(x).atanh()
+
+
+arcsinh, arccosh, arctanh = asinh, acosh, atanh   # PyTorch's numpy-style aliases
+
+
 def cumsum(x, dim, *, dtype=None):
     """Running totals along ``dim``."""
     return _t(x).cumsum(dim, dtype=dtype)

@@ -630,6 +630,52 @@ class Cosh(Primitive):
         return (grad * np.sinh(self.x),)
 
 
+class Asinh(Primitive):
+    """z = asinh(x), the inverse of sinh: log(x + sqrt(x^2 + 1))."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        return np.arcsinh(x)
+
+    def backward(self, grad):
+        # dz/dx = 1 / sqrt(x^2 + 1)
+        return (grad / np.sqrt(self.x * self.x + 1),)
+
+
+class Acosh(Primitive):
+    """z = acosh(x) for x >= 1, the inverse of cosh: log(x + sqrt(x^2 - 1)); NaN below 1."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        with np.errstate(invalid="ignore"):
+            return np.arccosh(x)
+
+    def backward(self, grad):
+        # dz/dx = 1 / sqrt(x^2 - 1)   (inf at x = 1, as in PyTorch)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (grad / np.sqrt(self.x * self.x - 1),)
+
+
+class Atanh(Primitive):
+    """z = atanh(x) for -1 < x < 1, the inverse of tanh: log((1 + x) / (1 - x)) / 2."""
+
+    __slots__ = ("x",)
+
+    def forward(self, x):
+        self.x = x
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.arctanh(x)
+
+    def backward(self, grad):
+        # dz/dx = 1 / (1 - x^2)   (inf at x = +-1, as in PyTorch)
+        with np.errstate(divide="ignore"):
+            return (grad / (1 - self.x * self.x),)
+
+
 _erf_of_each = np.vectorize(math.erf, otypes=[np.float64])
 
 
@@ -1083,7 +1129,7 @@ PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where, Remainder, Atan2, Copysign,
     Floor, Ceil, Round, Trunc, Sign, FloorDivide, TruncDivide,
     Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Clip, Cast,
-    Log1p, Expm1, Tan, Asin, Acos, Atan, Sinh, Cosh, Erf,
+    Log1p, Expm1, Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Acosh, Atanh, Erf,
     Sum, Cumsum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,
     Reshape, Transpose, Expand, GetItem, ScatterAdd, SetItem, Cat,

@@ -894,6 +894,18 @@ class Tensor(TensorBase):
         """cosh(x)."""
         return apply(ops.Cosh, self._floating())
 
+    def asinh(self):
+        """asinh(x), the inverse of sinh."""
+        return apply(ops.Asinh, self._floating())
+
+    def acosh(self):
+        """acosh(x), the inverse of cosh (x >= 1; NaN below)."""
+        return apply(ops.Acosh, self._floating())
+
+    def atanh(self):
+        """atanh(x), the inverse of tanh (-1 < x < 1; +-inf at +-1, NaN beyond)."""
+        return apply(ops.Atanh, self._floating())
+
     def erf(self):
         """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x (as in GELU)."""
         return apply(ops.Erf, self._floating())
