@@ -43,6 +43,7 @@ import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 from tinygrad_edu.autograd import state as _engine_state   # per thread: grad mode, scope
 from tinygrad_edu.callsite import is_library_file
+from tinygrad_edu.devices import device_type
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -582,11 +583,11 @@ def _check_device(where, op):
     raise a RuntimeError naming ``op`` for a GPU, a TypeError for what is not a device."""
     if isinstance(where, int) and not isinstance(where, bool):
         raise RuntimeError(f"{op}: device {where} is a GPU number: no GPU here; {_DEVICE_HINT}")
-    kind = where if isinstance(where, str) else getattr(where, "type", None)
-    if not isinstance(kind, str):
+    kind = device_type(where)
+    if kind is None:
         raise TypeError(f"{op}: expected a device ('cpu', tg.device('cpu')) or a dtype, got "
                         f"{where!r}")
-    if kind.split(":")[0] != "cpu":
+    if kind != "cpu":
         raise RuntimeError(f"{op}: device {str(where)!r} is not available: tinygrad_edu "
                            f"computes with numpy, on the CPU only; {_DEVICE_HINT}")
 

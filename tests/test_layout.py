@@ -44,7 +44,7 @@ ALLOWED = {
     "gradcheck": {"autograd", "tensor"},
     "compare": {"autograd", "tensor"},
     "check_backprop": {"autograd", "callsite", "compare", "ops", "tensor"},
-    "serialization": {"tensor"},
+    "serialization": {"devices", "tensor"},
     "generator": set(),
     "utils": {"factories", "tensor"},   # the package tinygrad_edu/utils/
     "optim": {"nn"},

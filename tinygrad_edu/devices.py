@@ -59,6 +59,14 @@ class device:   # noqa: N801 - PyTorch's name
 CPU = device("cpu")
 
 
+def device_type(where):
+    """The kind of device ``where`` names ("cpu", "cuda", ...), without its index: for a
+    string ("cuda:0" gives "cuda"), a ``device``, or any object whose ``.type`` is a string
+    (another library's device); None for anything else."""
+    kind = where if isinstance(where, str) else getattr(where, "type", None)
+    return kind.split(":")[0] if isinstance(kind, str) else None
+
+
 def check(where, op):
     """Accept ``where`` if it names the CPU (a string or a device), else raise naming ``op``."""
     if isinstance(where, device):

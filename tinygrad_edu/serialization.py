@@ -24,6 +24,7 @@ import zipfile
 
 import numpy as np
 
+from .devices import device_type
 from .tensor import Tensor
 
 FORMAT = "tinygrad_edu.save"
@@ -198,11 +199,11 @@ def _check_map_location(map_location):
     device = map_location
     if isinstance(device, dict) or callable(device) or device is None:
         return
-    kind = device if isinstance(device, str) else getattr(device, "type", None)
-    if not isinstance(kind, str):
+    kind = device_type(device)
+    if kind is None:
         raise TypeError(f"load: map_location must be None, 'cpu', a device, a dict or a "
                         f"function, got {map_location!r}")
-    if kind.split(":")[0] != "cpu":
+    if kind != "cpu":
         raise ValueError(f"load: map_location={map_location!r}: tinygrad_edu runs on the CPU "
                          "only; use map_location='cpu' or leave it out")
 
