@@ -1,0 +1,13 @@
+"""Stateless versions of the layers, activations and losses (PyTorch's ``torch.nn.functional``).
+
+Everything here is a Tensor expression: autograd differentiates it through the primitives in
+``tinygrad_edu/ops.py``, so no function in this package has (or needs) a derivative of its
+own. The classes in ``nn`` are thin wrappers around these. One module per topic:
+
+- ``activations``: linear, relu, sigmoid, tanh, softmax, log_softmax, dropout, ...
+- ``losses``: mse_loss, cross_entropy, nll_loss, binary_cross_entropy, ...
+"""
+
+from .activations import dropout, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
+from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, check_reduction,
+                     cross_entropy, mse_loss, nll_loss)
