@@ -231,6 +231,23 @@ PRIMITIVE_CASES = [
     case("Cat-axis1", ops.Cat, lambda x, y: Tensor.cat([x, y], axis=1), normal(2, 3), normal(2, 1)),
     case("Cat-axis-1-three", ops.Cat, lambda x, y, z: Tensor.cat([x, y, z], axis=-1),
          normal(2, 2, 1), normal(2, 2, 3), normal(2, 2, 2)),
+    # sliding windows: kernel, stride and dilation; windows overlap, so Fold adds them up
+    case("Unfold-3x3", ops.Unfold,
+         lambda x: _apply(ops.Unfold, x, kernel_size=(3, 3)), normal(2, 2, 4, 5)),
+    case("Unfold-stride-dilation", ops.Unfold,
+         lambda x: _apply(ops.Unfold, x, kernel_size=(2, 3), stride=(2, 1), dilation=(1, 2)),
+         normal(1, 2, 5, 7)),
+    case("Fold-3x3", ops.Fold,
+         lambda x: _apply(ops.Fold, x, output_shape=(2, 2, 4, 5), kernel_size=(3, 3)),
+         normal(2, 2, 3, 2, 3, 3)),
+    case("Fold-stride-dilation", ops.Fold,
+         lambda x: _apply(ops.Fold, x, output_shape=(1, 2, 5, 7), kernel_size=(2, 3),
+                          stride=(2, 1), dilation=(1, 2)), normal(1, 2, 3, 2, 2, 3)),
+    case("Pad-zeros", ops.Pad,
+         lambda x: _apply(ops.Pad, x, widths=((0, 0), (1, 2))), normal(2, 3)),
+    case("Pad-value-3d", ops.Pad,
+         lambda x: _apply(ops.Pad, x, widths=((1, 0), (0, 0), (2, 1)), value=-2.0),
+         normal(2, 3, 2)),
 ]
 
 

@@ -1125,6 +1125,141 @@ class Cat(Primitive):
                      for start, size in zip(starts, self.sizes))
 
 
+# ----- sliding windows: convolution and pooling ---------------------------------------------
+#
+# A convolution or a pooling layer looks at the image through a window that slides over it.
+# ``Unfold`` copies every window out into its own row ("im2col"), so that a convolution
+# becomes one matrix product and a pooling one reduction over the window axes. Its adjoint,
+# ``Fold``, adds each window back where it came from ("col2im"): a pixel that sat in several
+# windows gets the sum of their gradients. Each is the other's backward, like GetItem and
+# ScatterAdd. Padding is a separate op, ``Pad``, done before the windows are cut.
+#
+# Layout: x (N, C, H, W)  ->  windows (N, Ho, Wo, C, kh, kw), where window (p, q) starts at
+# row p*sh and column q*sw, and its element (i, j) is x[n, c, p*sh + i*dh, q*sw + j*dw]
+# (stride s, dilation d). The channel and kernel axes come last so that windows.reshape(
+# N, Ho, Wo, C*kh*kw) @ weight.reshape(O, C*kh*kw).T is the whole convolution, one BLAS call.
+
+def window_count(size, kernel, stride, dilation):
+    """How many windows of ``kernel`` taps (``dilation`` apart) fit in ``size``, ``stride`` apart."""
+    return (size - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _window_rows(out_size, kernel, stride, dilation):
+    """Index arrays (out_size, kernel): the input position of tap i of window p."""
+    return (np.arange(out_size) * stride)[:, None] + (np.arange(kernel) * dilation)[None, :]
+
+
+def unfold_windows(x, kernel_size, stride, dilation):
+    """Every window of x (N, C, H, W), copied out: (N, Ho, Wo, C, kh, kw) (see above).
+
+    On an array, a strided view that walks over x in place (no copy) followed by one copy;
+    on a Tensor (create_graph mode), the same windows picked by integer indexing (GetItem).
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    n, c, h, w = x.shape
+    ho, wo = window_count(h, kh, sh, dh), window_count(w, kw, sw, dw)
+    if isinstance(x, np.ndarray):
+        s_n, s_c, s_h, s_w = x.strides
+        # moving one window down is sh rows of x, one tap down is dh rows: both are just
+        # steps through x's memory, so the 6-axis view costs nothing until it is copied
+        view = np.lib.stride_tricks.as_strided(
+            x, shape=(n, ho, wo, c, kh, kw),
+            strides=(s_n, sh * s_h, sw * s_w, s_c, dh * s_h, dw * s_w), writeable=False)
+        return view.copy()
+    rows = _window_rows(ho, kh, sh, dh)[:, None, :, None]   # (Ho, 1, kh, 1)
+    cols = _window_rows(wo, kw, sw, dw)[None, :, None, :]   # (1, Wo, 1, kw)
+    # x[:, :, rows, cols]: (N, C, Ho, Wo, kh, kw); then channels after the window position
+    return np.transpose(x[:, :, rows, cols], (0, 2, 3, 1, 4, 5))
+
+
+def fold_windows(windows, x_shape, kernel_size, stride, dilation):
+    """The adjoint of ``unfold_windows``: zeros(x_shape) with every window added back in place.
+
+    windows: (N, Ho, Wo, C, kh, kw) -> (N, C, H, W). Where windows overlap, their values add
+    up. On an array: one strided slice-add per kernel tap (kh * kw of them, each covering
+    every window at once), no loop over positions; on a Tensor (create_graph mode), a
+    recorded ScatterAdd of the same indices that ``unfold_windows`` reads.
+    """
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    n, ho, wo, c = windows.shape[:4]
+    if not isinstance(windows, np.ndarray):
+        rows = _window_rows(ho, kh, sh, dh)[:, None, :, None]
+        cols = _window_rows(wo, kw, sw, dw)[None, :, None, :]
+        index = (slice(None), slice(None), rows, cols)
+        return scatter_add(np.transpose(windows, (0, 3, 1, 2, 4, 5)), index, x_shape)
+    # accumulate channels-last, (N, H, W, C), in the windows' own order, then turn it round
+    out = np.zeros((x_shape[0], x_shape[2], x_shape[3], x_shape[1]), dtype=windows.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            # tap (i, j) of window (p, q) is pixel (p*sh + i*dh, q*sw + j*dw): a strided slice
+            out[:, i * dh: i * dh + sh * (ho - 1) + 1: sh,
+                j * dw: j * dw + sw * (wo - 1) + 1: sw] += windows[:, :, :, :, i, j]
+    return out.transpose(0, 3, 1, 2)
+
+
+class Unfold(Primitive):
+    """z = every kh x kw window of x, copied out (im2col): (N, C, H, W) -> (N, Ho, Wo, C, kh, kw).
+
+    z[n, p, q, c, i, j] = x[n, c, p*sh + i*dh, q*sw + j*dw], with Ho = (H - dh(kh-1) - 1)//sh + 1
+    (likewise Wo). No padding here: pad first with Pad. A convolution is this and one matmul.
+    """
+
+    __slots__ = ("x_shape", "kernel_size", "stride", "dilation")
+
+    def forward(self, x, kernel_size, stride=(1, 1), dilation=(1, 1)):
+        self.x_shape, self.kernel_size = x.shape, kernel_size
+        self.stride, self.dilation = stride, dilation
+        return unfold_windows(x, kernel_size, stride, dilation)
+
+    def backward(self, grad):
+        # grad: (N, Ho, Wo, C, kh, kw).  dz[n,p,q,c,i,j]/dx[n,c,p*sh+i*dh, q*sw+j*dw] = 1, so
+        # dL/dx[n,c,a,b] = sum of grad over every (p, q, i, j) that read pixel (a, b): Fold
+        return (fold_windows(grad, self.x_shape, self.kernel_size, self.stride, self.dilation),)
+
+
+class Fold(Primitive):
+    """z = windows added back into an image (col2im), the adjoint of Unfold.
+
+    x: (N, Ho, Wo, C, kh, kw) -> z: ``output_shape`` (N, C, H, W); overlapping windows add up.
+    """
+
+    __slots__ = ("kernel_size", "stride", "dilation")
+
+    def forward(self, x, output_shape, kernel_size, stride=(1, 1), dilation=(1, 1)):
+        self.kernel_size, self.stride, self.dilation = kernel_size, stride, dilation
+        return fold_windows(x, output_shape, kernel_size, stride, dilation)
+
+    def backward(self, grad):
+        # each x[n,p,q,c,i,j] was added to exactly one pixel, z[n,c,p*sh+i*dh, q*sw+j*dw], so
+        # dL/dx is that pixel's gradient: read the windows out of grad (Unfold)
+        return (unfold_windows(grad, self.kernel_size, self.stride, self.dilation),)
+
+
+class Pad(Primitive):
+    """z = x with ``value`` added around it: ``widths`` is ((before, after), ...) per axis, >= 0."""
+
+    __slots__ = ("inside",)
+
+    def forward(self, x, widths, value=0.0):
+        shape = tuple(size + before + after for size, (before, after) in zip(x.shape, widths))
+        # where x sits inside z
+        self.inside = tuple(slice(before, before + size)
+                            for size, (before, _) in zip(x.shape, widths))
+        if isinstance(x, np.ndarray):
+            out = np.full(shape, value, dtype=x.dtype)
+            out[self.inside] = x
+            return out
+        # a Tensor (create_graph mode): x put in place, the border filled by a recorded Where
+        placed = scatter_add(x, self.inside, shape)
+        border = np.ones(shape, dtype=bool)
+        border[self.inside] = False
+        return np.where(border, np.asarray(value, dtype=x.dtype), placed) if value else placed
+
+    def backward(self, grad):
+        # dz/dx = 1 for the elements of x, which sit at [inside]; the border is a constant
+        return (grad[self.inside],)
+
+
 PRIMITIVES = (
     Add, Sub, Mul, Div, Pow, Maximum, Where, Remainder, Atan2, Copysign,
     Floor, Ceil, Round, Trunc, Sign, FloorDivide, TruncDivide,
@@ -1133,4 +1268,5 @@ PRIMITIVES = (
     Sum, Cumsum, Max, LogSoftmax, CrossEntropy, BinaryCrossEntropy,
     MatMul, Linear,
     Reshape, Transpose, Expand, GetItem, ScatterAdd, SetItem, Cat,
+    Unfold, Fold, Pad,
 )
