@@ -20,4 +20,5 @@ from .diagnose import diagnose
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, ModuleList, Parameter, Sequential, load, save
+from .sparse import Embedding
 

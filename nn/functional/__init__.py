@@ -11,3 +11,4 @@ own. The classes in ``nn`` are thin wrappers around these. One module per topic:
 from .activations import dropout, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, check_reduction,
                      cross_entropy, mse_loss, nll_loss)
+from .sparse import embedding, one_hot
