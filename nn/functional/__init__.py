@@ -17,3 +17,4 @@ from .sparse import embedding, one_hot
 from .activations import (celu, dropout1d, dropout2d, elu, gelu, hardsigmoid, hardswish,
                           hardtanh, logsigmoid, mish, prelu, relu6, selu, silu, softmin,
                           softplus, softsign, tanhshrink)
+from .attention import scaled_dot_product_attention
