@@ -26,4 +26,8 @@ from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d
                       MaxPool2d, Upsample)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding
+from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtanh,
+                          LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softmin, Softplus, Softsign,
+                          Tanhshrink)
+from .layers import Dropout1d, Dropout2d, Identity, Unflatten
 

@@ -1,4 +1,4 @@
-"""Layers with state: Linear, Dropout, BatchNorm1d, Flatten.
+"""Layers: Linear, Dropout (and channel dropout), BatchNorm1d, Flatten, Unflatten, Identity.
 
 Each forward is a Tensor expression (autograd differentiates it); the only numpy arithmetic
 here is BatchNorm1d's running-statistics update, which is bookkeeping, not part of the graph.
@@ -76,8 +76,8 @@ class Dropout(Module):
     """Randomly zero elements with probability ``p`` while training; the identity in eval mode.
 
     Survivors are scaled by 1/(1 - p) ("inverted dropout"), so the expected activation is
-    the same in both modes. Seeded by ``tg.manual_seed``. ``inplace`` is accepted for
-    PyTorch compatibility and has no effect.
+    the same in both modes. Seeded by ``tg.manual_seed``. ``inplace=True`` writes the result
+    into the input (see ``nn.functional.activations``).
     """
 
     def __init__(self, p=0.5, inplace=False):
@@ -86,9 +86,10 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p is the probability of zeroing an element and must be "
                              f"in [0, 1], got {p!r}")
         self.p = float(p)
+        self.inplace = inplace
 
     def forward(self, x):
-        return F.dropout(x, self.p, self.training)
+        return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}"
@@ -200,3 +201,84 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class _ChannelDropout(Module):
+    """Shared by Dropout1d and Dropout2d: p, inplace, and PyTorch's repr."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        F.activations.check_dropout_p(p, type(self).__name__)
+        self.p = float(p)
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_ChannelDropout):
+    """Zero whole channels of (N, C, L) (or (C, L)) input with probability ``p`` while training.
+
+    Each channel is dropped along its full length and survivors are scaled by 1/(1 - p); the
+    identity in eval mode.
+    """
+
+    def forward(self, x):
+        return F.dropout1d(x, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_ChannelDropout):
+    """Zero whole feature maps of (N, C, H, W) (or (C, H, W)) input with probability ``p``.
+
+    For convolutional features, where neighbouring pixels are correlated: dropping single
+    pixels would barely regularise, so each channel of each sample goes at once. Survivors
+    are scaled by 1/(1 - p); the identity in eval mode.
+    """
+
+    def forward(self, x):
+        return F.dropout2d(x, self.p, self.training, self.inplace)
+
+
+class Identity(Module):
+    """Returns its input unchanged (the same Tensor). Any arguments are accepted and ignored,
+    as in PyTorch, so it can stand in for a layer that is switched off."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: Unflatten(1, (2, 3)) turns (N, 6) into
+    (N, 2, 3). The inverse of Flatten; one entry of the size may be -1 (inferred)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("Unflatten: named dimensions are not supported; give dim as an int")
+        sizes = tuple(unflattened_size)
+        if not sizes or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                                for n in sizes):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got "
+                            f"{unflattened_size!r}")
+        self.dim = dim
+        self.unflattened_size = tuple(int(n) for n in sizes)
+
+    def forward(self, x):
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not -max(x.ndim, 1) <= self.dim < max(x.ndim, 1):
+            raise ValueError(f"{self._describe()}: dimension {self.dim} is out of range for "
+                             f"input of shape {x.shape}")
+        axis = self.dim % x.ndim
+        length, sizes = x.shape[axis], self.unflattened_size
+        known = math.prod(n for n in sizes if n != -1)
+        fits = (length == known) if -1 not in sizes else (known > 0 and length % known == 0)
+        if not fits or sizes.count(-1) > 1:
+            raise ValueError(f"{self._describe()}: cannot split axis {axis} of size {length} "
+                             f"(input shape {x.shape}) into {sizes}: the product must be {length}")
+        return x.reshape(x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

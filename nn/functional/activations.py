@@ -1,13 +1,50 @@
-"""Layers and activations as functions: linear, relu, sigmoid, softmax, dropout, ...
+"""Layers and activations as functions: linear, relu, gelu, silu, softplus, dropout, ...
 
 Each is a Tensor expression; autograd differentiates it through ``tinygrad_edu/ops.py``.
+Where an activation has a kink (relu6 at 0 and 6, hardtanh at its limits, hardswish at
++-3, elu at 0), the expression is chosen so that its gradient *at* the kink is PyTorch's:
+``where(inside, x, limit)`` gives 0 on the boundary, ``clamp`` would give 1.
+
+``inplace=True`` (where PyTorch has it) really changes the input: the result is computed
+out of place from a copy and written back with ``copy_``, so the input's history ends in
+the activation, as in PyTorch. As there, a leaf that requires grad refuses (raise), and
+``inplace=False`` (the default) leaves the input alone.
 """
 
+import math
+
+import numpy as np
+
+import tinygrad_edu as tg
 from tinygrad_edu import Tensor
+
+# SELU's constants (Klambauer et al. 2017), as PyTorch spells them
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _float_tensor(input, name):
+    """``input`` as a floating-point Tensor, or a TypeError naming the activation."""
+    input = _as_tensor(input)
+    if input.dtype.kind != "f":
+        raise TypeError(f"{name}: expects a floating-point tensor, got {input.dtype} (shape "
+                        f"{input.shape}); convert it with .float()")
+    return input
+
+
+def _apply(input, inplace, formula):
+    """``formula(input)``, or with ``inplace`` the same values written into ``input``.
+
+    In place, the formula reads a copy: the ops it records save the copy's values, which the
+    write into ``input`` does not change (so backward still has what it needs).
+    """
+    if not inplace:
+        return formula(input)
+    return input.copy_(formula(input.clone()))
 
 
 # ----- layers and activations -------------------------------------------------------------
@@ -17,14 +54,14 @@ def linear(input, weight, bias=None):
     return _as_tensor(input).linear(weight, bias)
 
 
-def relu(input):
-    """max(x, 0), elementwise."""
-    return _as_tensor(input).relu()
+def relu(input, inplace=False):
+    """max(x, 0), elementwise; the derivative at 0 is 0."""
+    return _apply(_as_tensor(input), inplace, Tensor.relu)
 
 
-def leaky_relu(input, negative_slope=0.01):
+def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x."""
-    return _as_tensor(input).leaky_relu(negative_slope)
+    return _apply(_as_tensor(input), inplace, lambda x: x.leaky_relu(negative_slope))
 
 
 def sigmoid(input):
@@ -47,7 +84,7 @@ def log_softmax(input, dim=-1):
     return _as_tensor(input).log_softmax(axis=dim)
 
 
-def dropout(input, p=0.5, training=True):
+def dropout(input, p=0.5, training=True, inplace=False):
     """Inverted dropout: zero each element with probability ``p`` and scale survivors by 1/(1-p).
 
     The scaling keeps the expected value of every element unchanged, so nothing needs to be
@@ -55,13 +92,210 @@ def dropout(input, p=0.5, training=True):
     comes from ``Tensor.rand``, so ``tg.manual_seed`` makes it reproducible. The mask is a
     constant: gradients flow only through the kept elements, scaled the same way.
     """
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-        raise ValueError(f"dropout: p is the probability of zeroing an element and must be in "
-                         f"[0, 1], got {p!r}")
+    check_dropout_p(p, "dropout")
     input = _as_tensor(input)
     if not training or p == 0:
         return input
-    keep = Tensor.rand(*input.shape).numpy() >= p        # True with probability 1 - p
+    return _apply(input, inplace, lambda x: x * _keep_mask(input.shape, p, input.dtype))
+
+
+def check_dropout_p(p, name):
+    """Raise a ValueError naming ``name`` unless ``p`` is a probability in [0, 1]."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise ValueError(f"{name}: p is the probability of zeroing an element and must be in "
+                         f"[0, 1], got {p!r}")
+
+
+def _keep_mask(shape, p, dtype):
+    """A constant Tensor of 0 (probability p) and 1/(1-p) (the survivors' scale)."""
+    keep = Tensor.rand(*shape).numpy() >= p        # True with probability 1 - p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = (keep * scale).astype(input.dtype)
-    return input * Tensor(mask)
+    return Tensor((keep * scale).astype(dtype))
+
+
+def _feature_dropout(input, p, training, inplace, name, spatial_dims):
+    """Zero whole channels: the mask has shape (N, C, 1, ...) and broadcasts over positions."""
+    check_dropout_p(p, name)
+    input = _as_tensor(input)
+    batched = 2 + spatial_dims
+    if input.ndim not in (batched - 1, batched):
+        layout = "(N, C, L) or (C, L)" if spatial_dims == 1 else "(N, C, H, W) or (C, H, W)"
+        raise ValueError(f"{name}: expects input of shape {layout}, got {input.shape}")
+    if not training or p == 0:
+        return input
+    channels = input.ndim - spatial_dims               # 1 (C only) or 2 (N and C)
+    mask_shape = input.shape[:channels] + (1,) * spatial_dims
+    return _apply(input, inplace, lambda x: x * _keep_mask(mask_shape, p, input.dtype))
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Dropout of whole channels of (N, C, L) (or (C, L)) input: each channel zeroed with
+    probability ``p`` along its full length, survivors scaled by 1/(1-p)."""
+    return _feature_dropout(input, p, training, inplace, "dropout1d", 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Dropout of whole feature maps of (N, C, H, W) (or (C, H, W)) input.
+
+    Each channel of each sample is zeroed with probability ``p`` (all its H*W values at once:
+    neighbouring pixels are correlated, so zeroing single pixels would barely regularise);
+    survivors are scaled by 1/(1-p). The identity when ``training=False``.
+    """
+    return _feature_dropout(input, p, training, inplace, "dropout2d", 2)
+
+
+# ----- activations of issue 15 -------------------------------------------------------------
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clipped to [min_val, max_val]; the gradient is 1 strictly inside, 0 on and beyond
+    the limits (PyTorch's choice: unlike ``clamp``, whose bounds count as inside)."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val "
+                         f"({max_val})")
+    input = _float_tensor(input, "hardtanh")
+
+    def formula(x):
+        inside = (x > min_val) & (x < max_val)
+        return tg.where(inside, x, x.detach().clip(min_val, max_val))
+
+    return _apply(input, inplace, formula)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6): hardtanh(x, 0, 6); the gradient at 0 and at 6 is 0."""
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between; gradient 0 at +-3."""
+    input = _float_tensor(input, "hardsigmoid")
+    return _apply(input, inplace, lambda x: relu6(x + 3) / 6)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6 (MobileNetV3): 0 below -3, x above 3.
+
+    Its gradient is 0 at -3 and 1 at 3, as in PyTorch (relu6's gradient is 0 there).
+    """
+    input = _float_tensor(input, "hardswish")
+    return _apply(input, inplace, lambda x: x * relu6(x + 3) / 6)
+
+
+def _expm1_of_negative_part(x, scale=1.0):
+    """e^(min(x, 0)/scale) - 1. The clamp keeps e^x from overflowing where x is large
+    (``where`` would send 0 * inf = NaN back through the branch it did not pick)."""
+    return (x.clamp_max(0.0) / scale).expm1() if scale != 1.0 else x.clamp_max(0.0).expm1()
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, else alpha * (e^x - 1). At 0 the gradient is alpha, as in PyTorch."""
+    input = _float_tensor(input, "elu")
+    return _apply(input, inplace,
+                  lambda x: tg.where(x > 0, x, alpha * _expm1_of_negative_part(x)))
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with the self-normalising constants (alpha 1.6733, scale 1.0507)."""
+    input = _float_tensor(input, "selu")
+    return _apply(input, inplace, lambda x: SELU_SCALE * elu(x, SELU_ALPHA))
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x for x > 0, else alpha * (e^(x/alpha) - 1): an ELU whose slope at 0 is 1 for any alpha."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (it divides x)")
+    input = _float_tensor(input, "celu")
+    return _apply(input, inplace,
+                  lambda x: tg.where(x > 0, x, alpha * _expm1_of_negative_part(x, alpha)))
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF: 0.5 x (1 + erf(x / sqrt 2)).
+
+    ``approximate='tanh'``: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), the form of
+    the original GPT code.
+    """
+    input = _float_tensor(input, "gelu")
+    if approximate == "none":
+        return 0.5 * input * (1 + (input / math.sqrt(2)).erf())
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input ** 3)
+        return 0.5 * input * (1 + inner.tanh())
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (also called swish)."""
+    input = _float_tensor(input, "silu")
+    return _apply(input, inplace, lambda x: x * x.sigmoid())
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta: a smooth ReLU. Where beta * x > threshold it is x itself
+    (as in PyTorch: there the two differ by less than e^-threshold)."""
+    input = _float_tensor(input, "softplus")
+    z = input * beta
+    # the clamp keeps e^z finite in the branch where is not going to use
+    smooth = z.clamp_max(threshold).exp().log1p()
+    return tg.where(z > threshold, input, smooth / beta if beta != 1 else smooth)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)), stable for any x: x - log(1 + e^x) for x < 0, else -log(1 + e^-x).
+
+    Neither branch exponentiates a positive number, so -1000 gives -1000 and 1000 gives 0,
+    and the gradient at 0 is 1/2.
+    """
+    input = _float_tensor(input, "logsigmoid")
+    negative = input.clamp_max(0.0)
+    positive = input.clamp_min(0.0)
+    return tg.where(input < 0, negative - negative.exp().log1p(),
+                    -(-positive).exp().log1p())
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)); its gradient at 0 is tanh(log 2) = 0.6."""
+    input = _float_tensor(input, "mish")
+    return _apply(input, inplace, lambda x: x * softplus(x).tanh())
+
+
+def softsign(input):
+    """x / (1 + |x|): squashes to (-1, 1) more gently than tanh."""
+    input = _float_tensor(input, "softsign")
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    """x - tanh(x)."""
+    input = _float_tensor(input, "tanhshrink")
+    return input - input.tanh()
+
+
+def softmin(input, dim=-1):
+    """softmax(-x) along ``dim``: the smallest values get the most weight.
+
+    The default ``dim=-1`` is this package's (as ``softmax``); PyTorch's dim=None guesses.
+    """
+    return softmax(-_float_tensor(input, "softmin"), dim)
+
+
+def prelu(input, weight):
+    """x where x > 0, else weight * x, with a learnable slope per channel (axis 1).
+
+    weight: (1,) shared, or (C,) one per channel of input (N, C, ...). At 0 the gradient
+    with respect to x is the slope, as in PyTorch.
+    """
+    input = _float_tensor(input, "prelu")
+    weight = _as_tensor(weight)
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be 1-D (num_parameters,), got {weight.shape}")
+    count = weight.numel()
+    channels = input.shape[1] if input.ndim >= 2 else 1
+    if count != 1 and count != channels:
+        raise ValueError(f"prelu: weight has {count} parameters but the input of shape "
+                         f"{input.shape} has {channels} channels (axis 1); use 1 or {channels}")
+    if count != 1:
+        weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))   # broadcast on axis 1
+    else:
+        weight = weight.reshape(())
+    return tg.where(input > 0, input, weight * input)
