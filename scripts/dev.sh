@@ -2,6 +2,7 @@
 # One entry point for a fresh machine: sets everything up, then runs the demo or the tests.
 #   bash scripts/dev.sh demo    # set up, train a classifier, write its graph, check a backprop
 #   bash scripts/dev.sh test    # set up, run the whole test suite
+#   bash scripts/dev.sh notebooks [jupyter options]   # set up, open docs/tutorials/ in Jupyter
 #   bash scripts/dev.sh setup   # only set up
 # Setting up means: Graphviz's `dot` (through apt-get when missing and we are root), a virtual
 # environment in .venv, and this package installed in it (editable) with its dev and examples
@@ -41,6 +42,15 @@ setup() {
     ensure_venv
 }
 
+ensure_jupyter() {
+    # The notebook server is only needed to read the tutorials interactively (the tests run
+    # them with nbclient, which the dev extra installs), so it is installed on first use.
+    if ! "$VENV/bin/python" -c "import notebook" >/dev/null 2>&1; then
+        echo "== installing Jupyter Notebook into $VENV"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "notebook>=7"
+    fi
+}
+
 case "${1:-}" in
     setup)
         setup
@@ -58,8 +68,15 @@ case "${1:-}" in
         echo "== tests"
         "$VENV/bin/python" -m pytest
         ;;
+    notebooks)
+        setup
+        ensure_jupyter
+        shift
+        echo "== opening the tutorials (docs/tutorials/) in Jupyter; stop it with Ctrl-C"
+        exec "$VENV/bin/python" -m jupyter notebook --notebook-dir=docs/tutorials "$@"
+        ;;
     *)
-        echo "usage: bash scripts/dev.sh demo|test|setup" >&2
+        echo "usage: bash scripts/dev.sh demo|test|notebooks|setup" >&2
         exit 2
         ;;
 esac
