@@ -30,4 +30,5 @@ from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtan
                           LogSigmoid, Mish, PReLU, ReLU6, SiLU, Softmin, Softplus, Softsign,
                           Tanhshrink)
 from .layers import Dropout1d, Dropout2d, Identity, Unflatten
+from .normalization import BatchNorm2d, GroupNorm, LayerNorm
 

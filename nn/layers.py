@@ -1,7 +1,8 @@
-"""Layers: Linear, Dropout (and channel dropout), BatchNorm1d, Flatten, Unflatten, Identity.
+"""Layers: Linear, Dropout (and channel dropout), Flatten, Unflatten, Identity.
 
-Each forward is a Tensor expression (autograd differentiates it); the only numpy arithmetic
-here is BatchNorm1d's running-statistics update, which is bookkeeping, not part of the graph.
+Each forward is a Tensor expression (autograd differentiates it). BatchNorm1d lives with the
+other normalisation layers in ``nn/normalization.py``.
+
 Errors from bad input name the layer and its path in the model ("Linear(5→64) at model.0 ...").
 """
 
@@ -9,12 +10,12 @@ import math
 
 import numpy as np
 
-import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
 from . import functional as F
 from . import init
 from .module import Module, Parameter
+from .normalization import BatchNorm1d  # noqa: F401 - moved; nn.layers.BatchNorm1d still works
 
 
 def _check_size(value, name, layer):
@@ -93,94 +94,6 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
-
-
-class BatchNorm1d(Module):
-    """Normalise each feature over the batch, then scale and shift: y = x_hat * weight + bias.
-
-    Input (N, C) or (N, C, L), with C = ``num_features``; statistics are per channel C,
-    over N (and L). In training mode x_hat = (x - mean) / sqrt(var + eps) with the batch's
-    mean and biased variance, and the buffers are updated:
-    ``running = (1 - momentum) * running + momentum * batch``, where running_var takes the
-    *unbiased* batch variance (``momentum=None`` gives a plain cumulative average). In eval
-    mode the running statistics are used instead, so one sample gives the same output
-    whatever else is in its batch. With ``track_running_stats=False`` batch statistics are
-    used in both modes. weight starts at 1 and bias at 0 (``affine=False``: neither).
-    """
-
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True):
-        super().__init__()
-        self.num_features = _check_size(num_features, "num_features", "BatchNorm1d")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"BatchNorm1d: eps must be positive, got {eps!r}")
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(Tensor.ones(num_features))
-            self.bias = Parameter(Tensor.zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", Tensor.zeros(num_features))
-            self.register_buffer("running_var", Tensor.ones(num_features))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
-
-    def forward(self, x):
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        C = self.num_features
-        if x.ndim not in (2, 3) or x.shape[1] != C:
-            raise ValueError(f"{self._describe()} expected input of shape (N, {C}) or "
-                             f"(N, {C}, L), got {x.shape}")
-        axes = (0,) if x.ndim == 2 else (0, 2)       # everything but the channel axis
-        shape = (1, C) if x.ndim == 2 else (1, C, 1)  # per-channel values broadcast like this
-        if self.training or not self.track_running_stats:
-            count = x.numel() // C                  # values per channel
-            if self.training and count <= 1:
-                raise ValueError(f"{self._describe()} expected more than 1 value per "
-                                 f"channel when training, got input of shape {x.shape}; use "
-                                 "batches of at least 2 samples, or call model.eval()")
-            mean = x.mean(axis=axes, keepdims=True)
-            var = x.var(axis=axes, keepdims=True, correction=0)   # biased: normalises the batch
-            if self.training and self.track_running_stats:
-                self._update_running_stats(mean.numpy().reshape(C), var.numpy().reshape(C), count)
-        else:
-            mean = self.running_mean.reshape(shape)   # buffers: constants, no gradient
-            var = self.running_var.reshape(shape)
-        x_hat = (x - mean) / (var + self.eps).sqrt()
-        if not self.affine:
-            return x_hat
-        return x_hat * self.weight.reshape(shape) + self.bias.reshape(shape)
-
-    def _short_repr(self):
-        return f"BatchNorm1d({self.num_features})"
-
-    def _update_running_stats(self, mean, var, count):
-        """Blend this batch's statistics into the running buffers (plain updates, no graph)."""
-        with tg.no_grad():
-            self.num_batches_tracked += 1
-            if self.momentum is None:   # cumulative average over all batches so far
-                factor = 1.0 / int(self.num_batches_tracked)
-            else:
-                factor = self.momentum
-            # the running variance estimates the population's, hence Bessel's correction
-            # n/(n-1)
-            unbiased_var = var * count / (count - 1)
-            self.running_mean.copy_((1 - factor) * self.running_mean.numpy() + factor * mean)
-            self.running_var.copy_((1 - factor) * self.running_var.numpy() + factor * unbiased_var)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class Flatten(Module):

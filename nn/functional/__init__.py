@@ -17,4 +17,5 @@ from .sparse import embedding, one_hot
 from .activations import (celu, dropout1d, dropout2d, elu, gelu, hardsigmoid, hardswish,
                           hardtanh, logsigmoid, mish, prelu, relu6, selu, silu, softmin,
                           softplus, softsign, tanhshrink)
+from .normalization import batch_norm, group_norm, layer_norm, normalize
 from .attention import scaled_dot_product_attention
