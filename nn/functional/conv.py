@@ -16,6 +16,7 @@ Inputs may be batched, (N, C, H, W), or unbatched, (C, H, W), as in PyTorch; the
 versions take (N, C, L) or (C, L) and run as 2-D ones of height 1.
 """
 
+import functools
 import math
 import numbers
 
@@ -150,8 +151,10 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims, op):
     windows = apply(ops.Unfold, x, kernel_size=kernel, stride=stride, dilation=dilation)
     n, ho, wo = windows.shape[:3]
     if groups == 1:
-        # (N, Ho, Wo, C*kh*kw) @ (C*kh*kw, O) + bias: one matrix product for every window
-        out = windows.reshape(n, ho, wo, -1).linear(weight.reshape(out_channels, -1), bias)
+        # (N*Ho*Wo, C*kh*kw) @ (C*kh*kw, O) + bias: one matrix product for every window (kept
+        # 2-D: numpy's matmul on a stack of matrices would loop over the stack, without BLAS)
+        out = windows.reshape(n * ho * wo, -1).linear(weight.reshape(out_channels, -1), bias)
+        out = out.reshape(n, ho, wo, out_channels)
     else:
         # each group of channels has its own kernels: (G, N*Ho*Wo, C/G*kh*kw) @ (G, ., O/G)
         cols = windows.reshape(n * ho * wo, groups, -1).permute(1, 0, 2)
@@ -247,27 +250,41 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
               op):
     x, added_batch, kernel, stride, padding, dilation, extra = _pool_setup(
         input, kernel_size, stride, padding, dilation, ceil_mode, dims, op)
-    windows = _windows(x, kernel, stride, padding, dilation, extra, -np.inf)
-    n, ho, wo, c, kh, kw = windows.shape
-    windows = windows.reshape(n, ho, wo, c, kh * kw)
-    # which element of each window wins: picked on the values (no gradient flows through a
-    # choice), then only that element is kept, so only it receives the gradient
-    values = windows.detach().numpy()
-    winner = values.argmax(axis=-1)                        # the first of tied maxima
-    nan = np.isnan(values)
-    if nan.any():   # PyTorch's scan keeps replacing its pick by each NaN it meets: the last
-        last_nan = kh * kw - 1 - nan[..., ::-1].argmax(axis=-1)
-        winner = np.where(nan.any(axis=-1), last_nan, winner)
-    chosen = np.arange(kh * kw) == winner[..., None]       # (N, Ho, Wo, C, K) one-hot
-    out = windows.where(chosen, 0.0).sum(axis=-1).permute(0, 3, 1, 2)   # (N, C, Ho, Wo)
+    widths = tuple((p, p + e) for p, e in zip(padding, extra))
+    if any(before or after for before, after in widths):   # padding is -inf: it never wins
+        x = apply(ops.Pad, x, widths=((0, 0), (0, 0)) + widths, value=-np.inf)
+    n, c, height, width = x.shape
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    ho, wo = (ops.window_count(height, kh, sh, dh), ops.window_count(width, kw, sw, dw))
+    # Which element of each window wins is a choice made on the values, in numpy (no
+    # gradient flows through a choice): a scan over the kernel's taps, each tap a strided
+    # view holding that tap of every window at once. PyTorch's rule: a later tap replaces
+    # the pick only if strictly greater (the first of tied maxima wins) or NaN (the last NaN).
+    values = x.detach().numpy()
+    has_nan = bool(np.isnan(values).any())
+    # flat position in x of each window's first tap (N, C, Ho, Wo), and each tap's offset
+    first = _first_taps(n, c, height, width, ho, wo, sh, sw)
+    best, offset = None, np.zeros(first.shape, dtype=np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            seen = values[:, :, i * dh: i * dh + sh * (ho - 1) + 1: sh,
+                          j * dw: j * dw + sw * (wo - 1) + 1: sw]
+            if best is None:
+                best = seen
+                continue
+            better = (seen > best) | np.isnan(seen) if has_nan else seen > best
+            best = np.maximum(best, seen)   # the new pick's value (NaN once a NaN is seen)
+            np.copyto(offset, i * dh * width + j * dw, where=better)
+    # then the winners are read out of x by index: the gradient of indexing sends each
+    # output's gradient to its window's winner, and to nothing else
+    flat = first + offset
+    out = x.reshape(-1)[flat]                           # (N, C, Ho, Wo)
     indices = None
     if return_indices:
-        # tap (i, j) of window (p, q) is input pixel (p sh - ph + i dh, q sw - pw + j dw)
-        i, j = np.divmod(winner, kw)
-        rows = np.arange(ho)[None, :, None, None] * stride[0] - padding[0] + i * dilation[0]
-        cols = np.arange(wo)[None, None, :, None] * stride[1] - padding[1] + j * dilation[1]
-        flat = (rows * x.shape[3] + cols).transpose(0, 3, 1, 2).astype(np.int64)
-        indices = Tensor(flat)
+        # the winner's place in its unpadded input plane, h * W + w (PyTorch's indices)
+        rows, cols = np.divmod(flat % (height * width), width)
+        plane_width = width - padding[1] * 2 - extra[1]
+        indices = Tensor((rows - padding[0]) * plane_width + cols - padding[1])
     if dims == 1:
         out = out.squeeze(2)
         indices = indices.squeeze(2) if indices is not None else None
@@ -275,6 +292,17 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         out = out.squeeze(0)
         indices = indices.squeeze(0) if indices is not None else None
     return (out, indices) if return_indices else out
+
+
+@functools.lru_cache(maxsize=64)
+def _first_taps(n, c, height, width, ho, wo, sh, sw):
+    """Flat index into x (N, C, H, W) of the first tap of each window: (N, C, Ho, Wo).
+
+    Kept between calls (the same shapes come back every step); read-only."""
+    first = ((np.arange(n)[:, None, None, None] * c + np.arange(c)[:, None, None]) * height
+             + np.arange(ho)[:, None] * sh) * width + np.arange(wo) * sw
+    first.flags.writeable = False
+    return first
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
