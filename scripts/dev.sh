@@ -72,8 +72,13 @@ case "${1:-}" in
         setup
         ensure_jupyter
         shift
+        as_root=()
+        if [ "$(id -u)" = 0 ]; then
+            as_root=(--allow-root)      # Jupyter refuses root otherwise (containers, CI)
+        fi
         echo "== opening the tutorials (docs/tutorials/) in Jupyter; stop it with Ctrl-C"
-        exec "$VENV/bin/python" -m jupyter notebook --notebook-dir=docs/tutorials "$@"
+        exec "$VENV/bin/python" -m jupyter notebook --notebook-dir=docs/tutorials \
+            "${as_root[@]}" "$@"
         ;;
     *)
         echo "usage: bash scripts/dev.sh demo|test|notebooks|setup" >&2
