@@ -31,4 +31,5 @@ from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtan
                           Tanhshrink)
 from .layers import Dropout1d, Dropout2d, Identity, Unflatten
 from .normalization import BatchNorm2d, GroupNorm, LayerNorm
+from .losses import HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss
 

@@ -18,4 +18,5 @@ from .activations import (celu, dropout1d, dropout2d, elu, gelu, hardsigmoid, ha
                           hardtanh, logsigmoid, mish, prelu, relu6, selu, silu, softmin,
                           softplus, softsign, tanhshrink)
 from .normalization import batch_norm, group_norm, layer_norm, normalize
+from .losses import huber_loss, kl_div, l1_loss, smooth_l1_loss
 from .attention import scaled_dot_product_attention
