@@ -241,3 +241,30 @@ def test_activations_agree_with_torch_at_kinks_and_extremes():
         getattr(tf, name)(t).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15,
                                    err_msg=name)
+
+
+# ----- Identity and Unflatten -----------------------------------------------------------------
+
+def test_identity_returns_its_input_and_ignores_arguments():
+    x = Tensor(np.ones(3))
+    assert nn.Identity(54, unused="argument")(x) is x
+    assert repr(nn.Identity()) == "Identity()"
+
+
+def test_unflatten_splits_one_axis_and_undoes_flatten():
+    x = Tensor(rng.standard_normal((4, 2, 3, 5)))
+    flat = nn.Flatten(1, 2)(x)                                   # (4, 6, 5)
+    back = nn.Unflatten(1, (2, -1))(flat)
+    assert back.shape == (4, 2, 3, 5)
+    np.testing.assert_array_equal(back.numpy(), x.numpy())
+    assert nn.Unflatten(-1, (5, 1))(flat).shape == (4, 6, 5, 1)
+    assert repr(nn.Unflatten(1, (2, 3))) == "Unflatten(dim=1, unflattened_size=(2, 3))"
+
+
+def test_unflatten_errors_name_the_sizes():
+    with pytest.raises(ValueError, match=r"Unflatten: cannot split axis 1 of size 6 .* \(4, 2\)"):
+        nn.Unflatten(1, (4, 2))(Tensor(np.zeros((3, 6))))
+    with pytest.raises(ValueError, match=r"dimension 3 is out of range .* \(3, 6\)"):
+        nn.Unflatten(3, (2, 3))(Tensor(np.zeros((3, 6))))
+    with pytest.raises(TypeError, match="tuple of ints"):
+        nn.Unflatten(1, (2.0, 3))

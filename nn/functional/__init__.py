@@ -6,6 +6,8 @@ own. The classes in ``nn`` are thin wrappers around these. One module per topic:
 
 - ``activations``: linear, relu, sigmoid, tanh, softmax, log_softmax, dropout, ...
 - ``losses``: mse_loss, cross_entropy, nll_loss, binary_cross_entropy, ...
+- ``normalization``: batch_norm, layer_norm, group_norm, normalize
+- ``sparse``: one_hot, embedding (integer inputs)
 """
 
 from .activations import dropout, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
