@@ -32,4 +32,5 @@ from .activations import (CELU, ELU, GELU, SELU, Hardsigmoid, Hardswish, Hardtan
 from .layers import Dropout1d, Dropout2d, Identity, Unflatten
 from .normalization import BatchNorm2d, GroupNorm, LayerNorm
 from .losses import HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss
+from .activations import GLU, Hardshrink, Softshrink, Threshold
 

@@ -52,6 +52,11 @@ FORMULAS = [
      lambda x: np.exp(-x) / np.exp(-x).sum(axis=1, keepdims=True)),
     ("prelu", lambda x: F.prelu(x, Tensor(np.array([0.1, 0.2, 0.3])).to(x.dtype)),
      lambda x: np.where(x > 0, x, np.array([0.1, 0.2, 0.3])[:, None] * x)),
+    ("softshrink", F.softshrink, lambda x: np.sign(x) * np.maximum(np.abs(x) - 0.5, 0)),
+    ("hardshrink", F.hardshrink, lambda x: np.where(np.abs(x) > 0.5, x, 0)),
+    ("threshold", lambda x: F.threshold(x, 1.0, -2.0), lambda x: np.where(x > 1, x, -2.0)),
+    ("glu", lambda x: F.glu(x, dim=-1),
+     lambda x: x[..., :2] / (1 + np.exp(-x[..., 2:]))),
 ]
 
 
@@ -100,6 +105,8 @@ KINKS = [
     ("softsign at 0", F.softsign, 0.0, 1.0),
     ("gelu at 0", F.gelu, 0.0, 0.5),                      # Phi(0)
     ("prelu at 0", lambda x: F.prelu(x, Tensor(np.array([0.25]))), 0.0, 0.25),
+    ("softshrink at 0.5", F.softshrink, 0.5, 0.0), ("hardshrink at -0.5", F.hardshrink, -0.5, 0.0),
+    ("threshold at the threshold", lambda x: F.threshold(x, 1.0, 0.0), 1.0, 0.0),
 ]
 
 
@@ -182,6 +189,17 @@ def test_inplace_false_leaves_the_input_alone():
     assert out.numpy().tolist() == [0.0, 6.0]
 
 
+def test_underscore_functions_work_in_place():
+    h = Tensor(np.array([-2.0, 0.5, 3.0]))
+    assert F.relu_(h) is h and h.numpy().tolist() == [0.0, 0.5, 3.0]
+    assert F.hardtanh_(h).numpy().tolist() == [0.0, 0.5, 1.0]
+    g = Tensor(np.array([-1.0, 1.0]))
+    F.leaky_relu_(g, 0.5)
+    assert g.numpy().tolist() == [-0.5, 1.0]
+    F.elu_(g)
+    np.testing.assert_allclose(g.numpy(), [math.exp(-0.5) - 1, 1.0])
+
+
 def test_inplace_on_a_leaf_that_requires_grad_raises():
     w = Tensor(np.array([1.0]), requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf that requires grad"):
@@ -227,6 +245,8 @@ def test_activation_errors_name_the_function():
         nn.Hardtanh(2.0, 1.0)
     with pytest.raises(ValueError, match="CELU: alpha cannot be 0"):
         nn.CELU(0.0)
+    with pytest.raises(ValueError, match=r"glu: .* even size, got 5 \(input shape \(3, 5\)\)"):
+        nn.GLU()(Tensor(np.ones((3, 5))))
 
 
 def test_activations_agree_with_torch_at_kinks_and_extremes():
@@ -234,7 +254,8 @@ def test_activations_agree_with_torch_at_kinks_and_extremes():
     tf = torch.nn.functional
     xs = np.array([-800, -21, -20, -3, -1, 0, 1, 3, 6, 20, 20.5, 800.0])
     for name in ("relu6", "hardtanh", "hardswish", "elu", "celu", "selu", "softplus",
-                 "logsigmoid", "mish", "silu", "softsign", "tanhshrink", "gelu"):
+                 "logsigmoid", "mish", "silu", "softsign", "tanhshrink", "gelu", "softshrink",
+                 "hardshrink"):
         x = Tensor(xs, requires_grad=True)
         getattr(F, name)(x).sum().backward()
         t = torch.tensor(xs, requires_grad=True)

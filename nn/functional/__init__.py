@@ -21,4 +21,6 @@ from .activations import (celu, dropout1d, dropout2d, elu, gelu, hardsigmoid, ha
                           softplus, softsign, tanhshrink)
 from .normalization import batch_norm, group_norm, layer_norm, normalize
 from .losses import huber_loss, kl_div, l1_loss, smooth_l1_loss
+from .activations import (elu_, glu, hardshrink, hardtanh_, leaky_relu_, relu_, softshrink,
+                          threshold)
 from .attention import scaled_dot_product_attention

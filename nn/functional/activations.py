@@ -279,6 +279,65 @@ def softmin(input, dim=-1):
     return softmax(-_float_tensor(input, "softmin"), dim)
 
 
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else ``value``; the gradient at x == threshold is 0."""
+    input = _float_tensor(input, "threshold")
+    return _apply(input, inplace, lambda x: tg.where(x > threshold, x, value))
+
+
+def _check_lambd(lambd, name):
+    if lambd < 0:
+        raise ValueError(f"{name}: lambd must be non-negative, got {lambd}")
+
+
+def softshrink(input, lambd=0.5):
+    """x - lambd above lambd, x + lambd below -lambd, 0 between (the gradient is 0 at +-lambd)."""
+    _check_lambd(lambd, "softshrink")
+    input = _float_tensor(input, "softshrink")
+    return tg.where(input > lambd, input - lambd, tg.where(input < -lambd, input + lambd, 0.0))
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0 (the gradient is 0 at +-lambd)."""
+    _check_lambd(lambd, "hardshrink")
+    input = _float_tensor(input, "hardshrink")
+    return tg.where((input > lambd) | (input < -lambd), input, 0.0)
+
+
+def glu(input, dim=-1):
+    """Gated linear unit: a * sigmoid(b), a and b the two halves of ``input`` along ``dim``.
+
+    (N, 2k) -> (N, k): the second half decides how much of the first gets through.
+    """
+    input = _float_tensor(input, "glu")
+    size = input.shape[dim] if input.ndim else 0
+    if size % 2:
+        raise ValueError(f"glu: the halved dimension {dim} must have an even size, got {size} "
+                         f"(input shape {input.shape})")
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def relu_(input):
+    """relu in place: ``relu(input, inplace=True)``."""
+    return relu(input, inplace=True)
+
+
+def elu_(input, alpha=1.0):
+    """elu in place: ``elu(input, alpha, inplace=True)``."""
+    return elu(input, alpha, inplace=True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """leaky_relu in place: ``leaky_relu(input, negative_slope, inplace=True)``."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """hardtanh in place: ``hardtanh(input, min_val, max_val, inplace=True)``."""
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
 def prelu(input, weight):
     """x where x > 0, else weight * x, with a learnable slope per channel (axis 1).
 
