@@ -219,6 +219,10 @@ def _weighted_nll(log_probs, labels, weight, ignore_index, reduction, out_shape,
     """
     rows, num_classes = log_probs.shape
     kept = labels != ignore_index                              # (M,) bool: counted rows
+    if weight is None and label_smoothing == 0 and kept.all():
+        # the plain negative log-likelihood: no weights to apply, nothing to leave out
+        loss = -log_probs[np.arange(rows), labels]
+        return loss.reshape(out_shape) if reduction == "none" else _reduce(loss, reduction)
     safe = np.where(kept, labels, 0)                           # a valid index everywhere
     picked = -log_probs[np.arange(rows), safe]                 # (M,)
     row_weight = Tensor(kept.astype(log_probs.dtype))          # 1 per counted row
