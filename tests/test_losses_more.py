@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 import nn.functional as F
@@ -112,6 +114,18 @@ def test_probability_targets_per_position_match_numpy():
     expected = -(p * np_log_softmax(x, axis=1)).sum(axis=1)        # (2, 4)
     out = F.cross_entropy(Tensor(x), Tensor(p), reduction="none")
     np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 3), st.integers(1, 4), st.lists(st.integers(1, 3), min_size=1, max_size=2))
+def test_per_position_loss_equals_the_loss_of_the_rows_moved_to_a_batch(n, c, positions):
+    x = rng.standard_normal((n, c, *positions))
+    labels = rng.integers(0, c, (n, *positions))
+    out = F.cross_entropy(Tensor(x), Tensor(labels), reduction="none")
+    assert out.shape == labels.shape
+    rows = np.moveaxis(x, 1, -1).reshape(-1, c)      # every position a sample of its own
+    flat = F.cross_entropy(Tensor(rows), Tensor(labels.reshape(-1)), reduction="none")
+    np.testing.assert_allclose(out.numpy().reshape(-1), flat.numpy(), rtol=1e-12)
 
 
 def test_per_position_gradient_matches_finite_differences():
