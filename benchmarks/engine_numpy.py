@@ -115,3 +115,79 @@ def scale_chain(n, factor):
         return loss, grad
 
     return run
+
+
+def cnn_train_step(weights, lr):
+    """One SGD step of the W5 CNN, im2col by hand: conv3x3 -> ReLU -> 2x2 max pool, twice,
+    then Linear, softmax cross-entropy.
+
+    ``weights`` is [(W1, b1), (W2, b2), (W_fc, b_fc)], convolution weights (out, in, 3, 3) as
+    in PyTorch; they are copied, then updated in place. Returns ``step(x, y) -> loss`` for
+    x: (n, 1, 8, 8) float32. Written as a careful learner would: activations kept channels-last
+    (n, H, W, C), so that each convolution is one matrix product of the windows (n*H*W, C*9)
+    with the kernels (C*9, out), and no array is transposed back and forth between layers.
+    """
+    params = [(W.copy(), b.copy()) for W, b in weights]
+
+    def conv_forward(a, W, b):
+        # a: (n, H, W, C) -> windows (n*H*W, C*3*3) ordered (c, i, j) like W.reshape(out, -1)
+        n, h, w, c = a.shape
+        padded = np.zeros((n, h + 2, w + 2, c), dtype=a.dtype)
+        padded[:, 1:-1, 1:-1] = a
+        windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))
+        cols = windows.reshape(n * h * w, c * 9)          # (n, H, W, C, 3, 3): one copy
+        z = cols @ W.reshape(len(W), -1).T + b            # (n*H*W, out)
+        return cols, z.reshape(n, h, w, len(W))
+
+    def conv_backward_input(grad_cols, shape):
+        # col2im: each window's gradient goes back to the 3x3 pixels it read
+        n, h, w, c = shape
+        grad_cols = grad_cols.reshape(n, h, w, c, 3, 3)
+        grad_padded = np.zeros((n, h + 2, w + 2, c), dtype=grad_cols.dtype)
+        for i in range(3):
+            for j in range(3):
+                grad_padded[:, i:i + h, j:j + w] += grad_cols[..., i, j]
+        return grad_padded[:, 1:-1, 1:-1]
+
+    def pool_forward(a):
+        # 2x2 max pool of (n, H, W, C): the window axes become axes 2 and 4
+        n, h, w, c = a.shape
+        blocks = a.reshape(n, h // 2, 2, w // 2, 2, c)
+        pooled = blocks.max(axis=(2, 4))
+        # the winners; a tie only happens at 0 after ReLU, where ReLU's mask stops it anyway
+        mask = blocks == pooled[:, :, None, :, None, :]
+        return pooled, mask
+
+    def pool_backward(grad, mask):
+        n, h2, _, w2, _, c = mask.shape
+        return (mask * grad[:, :, None, :, None, :]).reshape(n, h2 * 2, w2 * 2, c)
+
+    def step(x, y):
+        (W1, b1), (W2, b2), (W3, b3) = params
+        n = len(x)
+        a0 = x.transpose(0, 2, 3, 1)                      # (n, 8, 8, 1), channels last
+        cols1, z1 = conv_forward(a0, W1, b1)              # (n, 8, 8, 16)
+        p1, mask1 = pool_forward(np.maximum(z1, 0))       # (n, 4, 4, 16)
+        cols2, z2 = conv_forward(p1, W2, b2)              # (n, 4, 4, 32)
+        p2, mask2 = pool_forward(np.maximum(z2, 0))       # (n, 2, 2, 32)
+        flat = p2.transpose(0, 3, 1, 2).reshape(n, -1)    # PyTorch's flatten order (C, H, W)
+        logits = flat @ W3.T + b3
+        loss, grad = _cross_entropy(logits, y, with_grad=True)
+        # backward, layer by layer
+        grad_W3, grad_b3 = grad.T @ flat, grad.sum(axis=0)
+        grad = (grad @ W3).reshape(n, -1, 2, 2).transpose(0, 2, 3, 1)    # (n, 2, 2, 32)
+        grad = pool_backward(grad, mask2) * (z2 > 0)                     # (n, 4, 4, 32)
+        grad = grad.reshape(-1, len(W2))
+        grad_W2, grad_b2 = (grad.T @ cols2).reshape(W2.shape), grad.sum(axis=0)
+        grad = conv_backward_input(grad @ W2.reshape(len(W2), -1), p1.shape)   # (n, 4, 4, 16)
+        grad = pool_backward(grad, mask1) * (z1 > 0)                     # (n, 8, 8, 16)
+        grad = grad.reshape(-1, len(W1))
+        grad_W1, grad_b1 = (grad.T @ cols1).reshape(W1.shape), grad.sum(axis=0)
+        # (the input needs no gradient); then the SGD update
+        for (W, b), (grad_W, grad_b) in zip(params, [(grad_W1, grad_b1), (grad_W2, grad_b2),
+                                                      (grad_W3, grad_b3)]):
+            W -= lr * grad_W
+            b -= lr * grad_b
+        return loss
+
+    return step

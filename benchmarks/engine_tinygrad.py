@@ -74,3 +74,26 @@ def scale_chain(n, factor):
         return loss, x.grad
 
     return run
+
+
+def cnn_train_step(weights, lr):
+    """W5: the CNN of examples/cnn_digits.py as nn layers; ``step(x, y) -> loss``."""
+    (W1, b1), (W2, b2), (W3, b3) = weights
+    model = nn.Sequential(
+        nn.Conv2d(W1.shape[1], W1.shape[0], 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(W2.shape[1], W2.shape[0], 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(W3.shape[1], W3.shape[0]))
+    for layer, (W, b) in zip((model[0], model[3], model[7]), weights):
+        layer.weight.data[...] = W
+        layer.bias.data[...] = b
+    loss_fn = nn.CrossEntropyLoss()
+    optimizer = SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        loss = loss_fn(model(Tensor(x)), Tensor(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step

@@ -85,3 +85,29 @@ def scale_chain(n, factor):
         return loss, x.grad
 
     return run
+
+
+def cnn_train_step(weights, lr):
+    """W5: the CNN of examples/cnn_digits.py in torch.nn; ``step(x, y) -> loss``."""
+    (W1, b1), (W2, b2), (W3, b3) = weights
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(W1.shape[1], W1.shape[0], 3, padding=1), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(W2.shape[1], W2.shape[0], 3, padding=1), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(W3.shape[1], W3.shape[0]))
+    with torch.no_grad():
+        for layer, (W, b) in zip((model[0], model[3], model[7]), weights):
+            layer.weight.copy_(torch.from_numpy(W))
+            layer.bias.copy_(torch.from_numpy(b))
+    loss_fn = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+
+    def step(x, y):
+        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
+
+    return step

@@ -48,6 +48,9 @@ def _build(engine, workload, lengths):
     if workload.kind == "train":
         weights, batches = workloads.mlp_setup(workload.name)
         return engine.train_step(weights, workloads.LEARNING_RATE), batches
+    if workload.kind == "cnn_train":
+        weights, batches = workloads.cnn_setup()
+        return engine.cnn_train_step(weights, workloads.LEARNING_RATE), batches
     if workload.kind == "eval":
         weights, batches = workloads.mlp_setup(workload.name)
         return engine.eval_step(weights), batches

@@ -10,6 +10,7 @@ step 1, 2, 3, ... must agree between engines up to float32 rounding.
     W3      100 tanh ops on a (32, 32) tensor, then backward of the sum    us per op
     W4      20,000 ops h = h * 1.00001 on shape (1,), then backward        us per op
     W4-1M   the W4 chain with 1,000,000 ops, run once: does it complete?   us per op
+    W5      the CNN of examples/cnn_digits.py on 8x8 images, batch 64, SGD  ms per training step
 """
 
 import collections
@@ -37,6 +38,9 @@ WORKLOADS = {
                    "(per op)", "us", 1e6, True, 2.5, None),
     "W4": Workload("W4", "scale_chain", "20,000-op chain h * c on shape (1,) + backward (per op)",
                    "us", 1e6, True, None, 3.0),
+    "W5": Workload("W5", "cnn_train", "CNN conv3x3(1-16) pool conv3x3(16-32) pool linear(128-10), "
+                   "8x8 images, batch 64, SGD, softmax CE (per step)", "ms", 1e3, False, 2.0,
+                   None),
 }
 MILLION = Workload("W4-1M", "scale_chain", "1,000,000-op chain h * c on shape (1,) + backward, "
                    "run once (per op); the target is that it completes", "us", 1e6, True, None,
@@ -54,6 +58,7 @@ LENGTHS = {
         "W3": dict(check=3, blocks=7, per_block=20, chain=100),
         "W4": dict(check=1, blocks=5, per_block=1, chain=20_000),
         "W4-1M": dict(check=0, blocks=1, per_block=1, chain=1_000_000),
+        "W5": dict(check=10, blocks=7, per_block=30),
     },
     "quick": {
         "W1": dict(check=20, blocks=3, per_block=100),
@@ -62,6 +67,7 @@ LENGTHS = {
         "W3": dict(check=2, blocks=3, per_block=10, chain=100),
         "W4": dict(check=1, blocks=3, per_block=1, chain=20_000),
         "W4-1M": dict(check=0, blocks=1, per_block=1, chain=1_000_000),
+        "W5": dict(check=5, blocks=3, per_block=15),
     },
     # only checks that everything runs and agrees (used by tests/test_benchmarks.py)
     "smoke": {
@@ -71,6 +77,7 @@ LENGTHS = {
         "W3": dict(check=2, blocks=1, per_block=1, chain=10),
         "W4": dict(check=1, blocks=1, per_block=1, chain=200),
         "W4-1M": dict(check=0, blocks=1, per_block=1, chain=2_000),
+        "W5": dict(check=2, blocks=1, per_block=1),
     },
 }
 
@@ -111,3 +118,38 @@ def chain_input(name, seed=0):
     if name == "W3":
         return rng.standard_normal((32, 32)).astype(np.float32)
     return np.array([0.5], dtype=np.float32)
+
+
+# W5: (in_channels, out_channels) of the two 3x3 convolutions (padding 1, each followed by ReLU
+# and a 2x2 max pool), then one Linear layer; as examples/cnn_digits.py
+CNN_CONVS = ((1, 16), (16, 32))
+CNN_CLASSES = 10
+CNN_IMAGE = 8
+
+
+def cnn_setup(seed=0):
+    """Initial weights [(W, b), ...] of the W5 CNN and a list of batches (x, y).
+
+    Convolution weights (out, in, 3, 3) and the Linear weight (10, 128), with PyTorch's
+    default init U(-k, k), k = 1/sqrt(fan_in). Images (64, 1, 8, 8) in [0, 1); labels from a
+    fixed random linear teacher on the pixels, so the loss goes down while training.
+    """
+    rng = np.random.default_rng(seed)
+    weights = []
+    for c_in, c_out in CNN_CONVS:
+        k = 1 / np.sqrt(c_in * 9)
+        weights.append((rng.uniform(-k, k, (c_out, c_in, 3, 3)).astype(np.float32),
+                        rng.uniform(-k, k, c_out).astype(np.float32)))
+    features = CNN_CONVS[-1][1] * (CNN_IMAGE // 4) ** 2
+    k = 1 / np.sqrt(features)
+    weights.append((rng.uniform(-k, k, (CNN_CLASSES, features)).astype(np.float32),
+                    rng.uniform(-k, k, CNN_CLASSES).astype(np.float32)))
+    pixels = CNN_IMAGE * CNN_IMAGE
+    teacher = rng.standard_normal((pixels, CNN_CLASSES)).astype(np.float32)
+    batches = []
+    for _ in range(4):
+        x = rng.random((64, 1, CNN_IMAGE, CNN_IMAGE), dtype=np.float32)
+        flat = x.reshape(64, pixels)
+        y = np.argmax((flat - flat.mean(axis=0)) @ teacher, axis=1).astype(np.int64)
+        batches.append((x, y))
+    return weights, batches

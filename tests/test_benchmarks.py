@@ -26,8 +26,8 @@ def test_smoke_run_writes_a_table_with_every_workload(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     table = out.read_text()
-    for row in ("| W1 |", "| W1-inf |", "| W2 |", "| W3 |", "| W4 |", "| W2 peak memory |",
-                "| W4-1M |"):
+    for row in ("| W1 |", "| W1-inf |", "| W2 |", "| W3 |", "| W4 |", "| W5 |",
+                "| W2 peak memory |", "| W4-1M |"):
         assert row in table
     assert "Losses agree with numpy-by-hand" in table
     assert "OMP/OPENBLAS/MKL" in table
@@ -53,3 +53,10 @@ def test_children_get_one_blas_thread_and_may_drop_openblas_tuning(monkeypatch):
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
     assert env["OPENBLAS_CORETYPE"] == "Haswell"
     assert "OPENBLAS_CORETYPE" not in run.child_environment(1, unset_openblas_tuning=True)
+
+
+def test_the_cnn_workload_agrees_with_numpy_by_hand_in_process():
+    # W5: the CNN step written with nn.Conv2d / MaxPool2d against im2col by hand
+    reference = worker.measure("W5", "numpy", "smoke")
+    report = worker.measure("W5", "tinygrad_edu", "smoke")
+    assert run.check_report(report, reference) < run.CHECK_RTOL
