@@ -4,7 +4,8 @@ Each one is executed by nbclient in a fresh Jupyter kernel (ipykernel's ``python
 with the Python that runs the tests, so it sees this package), in a temporary working
 directory, with a time limit per cell. A notebook ends with an exercise whose check cell
 falls back on a hidden reference solution while the learner's answer is still a stub, so the
-check runs (and must pass) here too; docs/tutorials/README.md explains the pattern.
+check runs (and must pass) here too; docs/tutorials/README.md explains the pattern. Every
+cell that draws a graph must show it inline, as an SVG.
 
 The notebooks are committed without outputs, so a diff shows only what someone wrote.
 """
@@ -44,6 +45,10 @@ def test_runs_top_to_bottom(path, tmp_path):
     client = nbclient.NotebookClient(notebook, timeout=CELL_SECONDS, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
     client.execute()            # raises CellExecutionError, with the cell and traceback
+    for cell in notebook.cells:  # a drawn graph shows inline: graphviz gives Jupyter an SVG
+        if cell.cell_type == "code" and "tg.draw_graph(" in cell.source:
+            kinds = [kind for output in cell.outputs for kind in output.get("data", {})]
+            assert "image/svg+xml" in kinds, f"{path.name}: no picture from\n{cell.source}"
     last = notebook.cells[-1]
     assert last.cell_type == "code" and "Correct" in "".join(
         output.get("text", "") for output in last.outputs), "the exercise check did not pass"
