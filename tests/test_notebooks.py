@@ -10,6 +10,7 @@ cell that draws a graph must show it inline, as an SVG.
 The notebooks are committed without outputs, so a diff shows only what someone wrote.
 """
 
+import os
 import pathlib
 
 import pytest
@@ -20,6 +21,9 @@ nbclient = pytest.importorskip("nbclient")
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "docs" / "tutorials").glob("*.ipynb"))
 CELL_SECONDS = 60
+# One BLAS thread in the kernel: the notebooks' matrices are small, and on a busy machine
+# OpenBLAS's spinning threads made notebook 2's exercise check 20x slower (1.4 s -> 26 s).
+ONE_THREAD = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def _id(path):
@@ -44,7 +48,7 @@ def test_runs_top_to_bottom(path, tmp_path):
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=CELL_SECONDS, kernel_name="python3",
                                      resources={"metadata": {"path": str(tmp_path)}})
-    client.execute()            # raises CellExecutionError, with the cell and traceback
+    client.execute(env={**os.environ, **ONE_THREAD})   # raises CellExecutionError, with the cell
     for cell in notebook.cells:  # a drawn graph shows inline: graphviz gives Jupyter an SVG
         if cell.cell_type == "code" and "tg.draw_graph(" in cell.source:
             kinds = [kind for output in cell.outputs for kind in output.get("data", {})]
