@@ -9,8 +9,9 @@ The rules a page follows (docs/index.md, "Writing a page", says the same for aut
   ``<!-- continues -->``: then it runs in the namespace of the block before it, so a page can
   build one example over several blocks with prose between them.
 - A ```text block right after the line ``<!-- output -->`` is what the Python block before it
-  prints: the test compares the two (trailing spaces and blank lines at the ends aside), so a
-  report shown in a page is the one the code above it really prints.
+  prints: the test compares the two (trailing spaces, blank lines at the ends and the line
+  numbers of a page quoted in a report aside), so a report shown in a page is the one the
+  code above it really prints.
 - Blocks run in a temporary working directory (files they write land there) with a time limit
   of BLOCK_SECONDS each.
 
@@ -130,7 +131,11 @@ def test_python_blocks_run_in_order(page, tmp_path, monkeypatch):
 
 
 def _lines(text):
-    return "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+    """Trailing spaces and blank lines at the ends dropped, and a page's own line numbers
+    (``README.md:146``) made ``README.md:N``, so that editing a page above a report that
+    quotes it does not change the report."""
+    text = "\n".join(line.rstrip() for line in text.splitlines()).strip("\n")
+    return re.sub(r"(\w\.md):\d+", r"\1:N", text)
 
 
 def test_the_markers_are_found():
@@ -162,6 +167,8 @@ def test_shown_output_must_be_what_the_block_prints(tmp_path, monkeypatch):
     page = tmp_path / "page.md"
     monkeypatch.setattr(pathlib.Path, "relative_to", lambda self, other: self.name)
     page.write_text("```python\nprint('a  ')\nprint(1 + 1)\n```\n<!-- output -->\n```text\na\n2\n```\n")
+    test_python_blocks_run_in_order(page, tmp_path, monkeypatch)
+    page.write_text("```python\nprint('at page.md:1')\n```\n<!-- output -->\n```text\nat page.md:7\n```\n")
     test_python_blocks_run_in_order(page, tmp_path, monkeypatch)
     page.write_text("```python\nprint(1 + 2)\n```\n<!-- output -->\n```text\n2\n```\n")
     with pytest.raises(AssertionError, match="differs"):
