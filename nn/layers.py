@@ -141,11 +141,12 @@ class Dropout1d(_ChannelDropout):
 
 
 class Dropout2d(_ChannelDropout):
-    """Zero whole feature maps of (N, C, H, W) (or (C, H, W)) input with probability ``p``.
+    """Zero whole feature maps of (N, C, H, W) input with probability ``p``.
 
     For convolutional features, where neighbouring pixels are correlated: dropping single
     pixels would barely regularise, so each channel of each sample goes at once. Survivors
-    are scaled by 1/(1 - p); the identity in eval mode.
+    are scaled by 1/(1 - p); the identity in eval mode. A 3-D input is read as (N, C, L),
+    with a warning, as in PyTorch (see ``F.dropout2d``).
     """
 
     def forward(self, x):

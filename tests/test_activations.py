@@ -226,6 +226,14 @@ def test_dropout2d_in_eval_mode_is_the_identity_and_checks_shape():
     assert repr(nn.Dropout1d(0.2)) == "Dropout1d(p=0.2, inplace=False)"
 
 
+def test_dropout2d_reads_3d_input_as_pytorch_does_with_a_warning():
+    tg.manual_seed(1)
+    with pytest.warns(UserWarning, match="3-D input is read as \\(N, C, L\\)"):
+        out = F.dropout2d(Tensor(np.ones((4, 6, 5))), p=0.5).numpy()
+    assert ((out == 0).all(-1) | (out == 2).all(-1)).all()      # whole rows of L
+    assert not ((out == 0).all(1) | (out == 2).all(1)).all()    # not whole (6, 5) maps
+
+
 def test_dropout1d_unbatched_input_drops_channels():
     tg.manual_seed(0)
     out = F.dropout1d(Tensor(np.ones((50, 4))), p=0.5).numpy()

@@ -12,8 +12,7 @@ the activation, as in PyTorch. As there, a leaf that requires grad refuses (rais
 """
 
 import math
-
-import numpy as np
+import warnings
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
@@ -119,7 +118,7 @@ def _feature_dropout(input, p, training, inplace, name, spatial_dims):
     input = _as_tensor(input)
     batched = 2 + spatial_dims
     if input.ndim not in (batched - 1, batched):
-        layout = "(N, C, L) or (C, L)" if spatial_dims == 1 else "(N, C, H, W) or (C, H, W)"
+        layout = "(N, C, L) or (C, L)" if spatial_dims == 1 else "(N, C, H, W)"
         raise ValueError(f"{name}: expects input of shape {layout}, got {input.shape}")
     if not training or p == 0:
         return input
@@ -135,12 +134,20 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    """Dropout of whole feature maps of (N, C, H, W) (or (C, H, W)) input.
+    """Dropout of whole feature maps of (N, C, H, W) input.
 
     Each channel of each sample is zeroed with probability ``p`` (all its H*W values at once:
     neighbouring pixels are correlated, so zeroing single pixels would barely regularise);
-    survivors are scaled by 1/(1-p). The identity when ``training=False``.
+    survivors are scaled by 1/(1-p). The identity when ``training=False``. A 3-D input is
+    read as PyTorch reads it today, as (N, C, L) (the dropout1d behaviour), with PyTorch's
+    warning that this will change: use dropout1d for that.
     """
+    input = _as_tensor(input)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: a 3-D input is read as (N, C, L), as PyTorch does for now, "
+                      "dropping whole rows of L values (channel-wise 1-D dropout); use "
+                      "dropout1d for that, or give (N, C, H, W)", UserWarning, stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, "dropout2d", 1)
     return _feature_dropout(input, p, training, inplace, "dropout2d", 2)
 
 

@@ -116,8 +116,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     name = "layer_norm"
     input = _float_input(input, name)
     shape = _shape_tuple(normalized_shape, name)
-    if not shape or tuple(input.shape[input.ndim - len(shape):]) != shape \
-            or input.ndim < len(shape):
+    if not shape:
+        raise ValueError(f"{name}: normalized_shape must name at least one axis, got ()")
+    if input.ndim < len(shape) or tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ValueError(f"{name}: normalized_shape={shape} needs input of shape "
                          f"(*, {', '.join(map(str, shape))}), got {input.shape}")
     for what, t in (("weight", weight), ("bias", bias)):
