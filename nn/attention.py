@@ -13,7 +13,7 @@ from tinygrad_edu import Tensor
 from . import init
 from .functional.attention import attention, mask_to_bias
 from .layers import Linear
-from .module import Module, Parameter
+from .module import Module, Parameter, _check_device
 
 
 class MultiheadAttention(Module):
@@ -47,9 +47,12 @@ class MultiheadAttention(Module):
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
-                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False,
-                 dtype=np.float32):
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
+                 dtype=None):
         super().__init__()
+        if device is not None:
+            _check_device(device, "MultiheadAttention")
+        dtype = np.float32 if dtype is None else dtype
         for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"MultiheadAttention: {name} must be a positive int, got "

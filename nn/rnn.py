@@ -30,7 +30,7 @@ from tinygrad_edu import Tensor
 
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, _check_device
 
 # rows of W_ih / W_hh per unit of hidden_size: one block per gate
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -111,9 +111,12 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
-                 dtype=np.float32):
+                 device=None, dtype=None):
         super().__init__()
         layer = type(self).__name__
+        if device is not None:
+            _check_device(device, layer)
+        dtype = np.float32 if dtype is None else dtype
         self.mode = mode
         self.input_size = _check_size(input_size, "input_size", layer, positive=False)
         self.hidden_size = _check_size(hidden_size, "hidden_size", layer)
@@ -146,6 +149,10 @@ class RNNBase(Module):
                     self.register_parameter(f"bias_hh_{name}", Parameter(
                         Tensor.zeros(gate_size, dtype=dtype)))
         self.reset_parameters()
+
+    def flatten_parameters(self):
+        """Does nothing: PyTorch packs the weights into one block for cuDNN; there is no
+        cuDNN here, so scripts that call this run unchanged."""
 
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
@@ -305,13 +312,13 @@ class RNN(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, dtype=np.float32):
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(mode, input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype=dtype)
+                         dropout, bidirectional, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
         """input (L, N, input_size) [or (N, L, ...) / (L, input_size)] -> (output, h_n)."""
@@ -334,9 +341,9 @@ class LSTM(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32):
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, proj_size, dtype=dtype)
+                         dropout, bidirectional, proj_size, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
         """input (L, N, input_size) [or (N, L, ...) / (L, input_size)] -> (output, (h_n, c_n))."""
@@ -359,9 +366,9 @@ class GRU(RNNBase):
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, dtype=np.float32):
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype=dtype)
+                         dropout, bidirectional, device=device, dtype=dtype)
 
     def forward(self, input, hx=None):
         """input (L, N, input_size) [or (N, L, ...) / (L, input_size)] -> (output, h_n)."""
@@ -375,9 +382,12 @@ class RNNCellBase(Module):
     hidden), ``bias_ih`` and ``bias_hh`` (G * hidden,), all U(-1/sqrt(hidden), 1/sqrt(hidden));
     input (N, input_size) or unbatched (input_size,)."""
 
-    def __init__(self, input_size, hidden_size, bias, gates, dtype):
+    def __init__(self, input_size, hidden_size, bias, gates, device, dtype):
         super().__init__()
         layer = type(self).__name__
+        if device is not None:
+            _check_device(device, layer)
+        dtype = np.float32 if dtype is None else dtype
         self.input_size = _check_size(input_size, "input_size", layer, positive=False)
         self.hidden_size = _check_size(hidden_size, "hidden_size", layer)
         self.bias = bool(bias)
@@ -441,13 +451,13 @@ class RNNCell(RNNCellBase):
     hidden_size) or (hidden_size,) (zeros when left out) -> h' of hx's shape.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh",
-                 dtype=np.float32):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got "
                              f"{nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
 
     def forward(self, input, hx=None):
         """input (N, input_size) -> h' (N, hidden_size); unbatched (input_size,) -> (hidden,)."""
@@ -466,8 +476,8 @@ class LSTMCell(RNNCellBase):
     (hidden_size,). Weights are (4 * hidden_size, ...), one block of rows per gate.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
         """input (N, input_size), hx (h, c) or None -> (h', c'), each (N, hidden_size)."""
@@ -491,8 +501,8 @@ class GRUCell(RNNCellBase):
     r * (h W_hn^T + b_hn)): r multiplies b_hn too, as in PyTorch.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=np.float32):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
         """input (N, input_size) -> h' (N, hidden_size); unbatched (input_size,) -> (hidden,)."""

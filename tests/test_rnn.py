@@ -390,3 +390,12 @@ def test_values_and_gradients_match_pytorch_when_installed():
         for name, p in theirs.named_parameters():
             np.testing.assert_allclose(getattr(ours, name).grad.numpy(), p.grad.numpy(),
                                        rtol=1e-8, atol=1e-12)
+
+
+def test_device_dtype_and_flatten_parameters_as_pytorch_scripts_use_them():
+    lstm = nn.LSTM(2, 3, device="cpu", dtype=tg.float64)
+    assert lstm.weight_ih_l0.dtype == np.float64
+    assert nn.GRUCell(2, 3).weight_hh.dtype == np.float32
+    lstm.flatten_parameters()            # a no-op here (cuDNN's weight packing)
+    with pytest.raises(RuntimeError, match="LSTM: device 'cuda'"):
+        nn.LSTM(2, 3, device="cuda")
