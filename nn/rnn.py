@@ -53,12 +53,17 @@ def _rnn_step(xw, h, w_hh, b_hh, relu):
     return pre.relu() if relu else pre.tanh()
 
 
-def _lstm_step(xw, h, c, w_hh, b_hh):
-    """One LSTM step.  xw: (N, 4H), h, c: (N, H) -> (h', c'), each (N, H)."""
+def _lstm_step(xw, h, c, w_hh, b_hh, w_hr=None):
+    """One LSTM step.  xw: (N, 4H), h, c: (N, H) -> (h', c'), each (N, H).
+
+    With a projection ``w_hr`` (P, H), h is (N, P): h' = (o * tanh(c')) W_hr^T.
+    """
     gates = xw + h.linear(w_hh, b_hh)              # (N, 4H): blocks i, f, g, o
     i, f, g, o = _blocks(gates, 4)
     c = f.sigmoid() * c + i.sigmoid() * g.tanh()   # forget some memory, write some new
     h = o.sigmoid() * c.tanh()                     # show part of the memory
+    if w_hr is not None:
+        h = h.linear(w_hr)                         # proj_size: a smaller h, (N, P)
     return h, c
 
 
@@ -107,6 +112,8 @@ class RNNBase(Module):
     ``weight_hh_l{k}`` (G * hidden_size, hidden_size), ``bias_ih_l{k}`` and
     ``bias_hh_l{k}`` (G * hidden_size,), where G is the number of gates (1, 4 or 3).
     All start uniform on [-1/sqrt(hidden_size), 1/sqrt(hidden_size)], as in PyTorch.
+    An LSTM with ``proj_size`` P > 0 also has ``weight_hr_l{k}`` (P, hidden_size), and its
+    h (and so weight_hh's second axis and the next layer's input) has P features.
     """
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
@@ -125,34 +132,43 @@ class RNNBase(Module):
         self.batch_first = bool(batch_first)
         self.dropout = _check_dropout(dropout, layer)
         self.bidirectional = bool(bidirectional)
-        if proj_size:
-            raise NotImplementedError(f"{layer}: proj_size (LSTM with projections) is not "
-                                      "implemented; leave proj_size=0")
-        self.proj_size = 0
+        self.proj_size = _check_size(proj_size, "proj_size", layer, positive=False)
+        if self.proj_size and mode != "LSTM":
+            raise ValueError(f"{layer}: proj_size is only supported for LSTM, not RNN or GRU")
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"{layer}: proj_size ({self.proj_size}) has to be smaller than "
+                             f"hidden_size ({self.hidden_size})")
         if self.dropout > 0 and self.num_layers == 1:
             warnings.warn(f"{layer}: dropout={self.dropout} has no effect with num_layers=1: "
                           "it is applied between stacked layers, after every layer but the "
                           "last", stacklevel=2)
         gate_size = _GATES[mode] * self.hidden_size
         directions = 2 if self.bidirectional else 1
+        out_size = self._out_size()                 # the features of h: hidden, or proj_size
         for k in range(self.num_layers):
-            layer_input = self.input_size if k == 0 else self.hidden_size * directions
+            layer_input = self.input_size if k == 0 else out_size * directions
             for suffix in self._suffixes():
                 name = f"l{k}{suffix}"
                 self.register_parameter(f"weight_ih_{name}", Parameter(
                     Tensor.zeros(gate_size, layer_input, dtype=dtype)))
                 self.register_parameter(f"weight_hh_{name}", Parameter(
-                    Tensor.zeros(gate_size, self.hidden_size, dtype=dtype)))
+                    Tensor.zeros(gate_size, out_size, dtype=dtype)))
                 if self.bias:
                     self.register_parameter(f"bias_ih_{name}", Parameter(
                         Tensor.zeros(gate_size, dtype=dtype)))
                     self.register_parameter(f"bias_hh_{name}", Parameter(
                         Tensor.zeros(gate_size, dtype=dtype)))
+                if self.proj_size:
+                    self.register_parameter(f"weight_hr_{name}", Parameter(
+                        Tensor.zeros(self.proj_size, self.hidden_size, dtype=dtype)))
         self.reset_parameters()
 
     def flatten_parameters(self):
         """Does nothing: PyTorch packs the weights into one block for cuDNN; there is no
         cuDNN here, so scripts that call this run unchanged."""
+
+    def _out_size(self):
+        return self.proj_size or self.hidden_size
 
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
@@ -180,6 +196,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         return text
 
     # ----- input checks ------------------------------------------------------------------
@@ -201,13 +219,10 @@ class RNNBase(Module):
     def _layout_name(self):
         return "N, L, input_size" if self.batch_first else "L, N, input_size"
 
-    def _check_state(self, state, what, batch, batched):
-        """A given h_0 / c_0 as (D * num_layers, N, hidden_size), or zeros."""
+    def _check_state(self, state, what, batch, batched, size):
+        """A given h_0 / c_0 (``size`` features) as (D * num_layers, N, size)."""
         layers = self.num_layers * (2 if self.bidirectional else 1)
-        if not batched:
-            expected = (layers, self.hidden_size)
-        else:
-            expected = (layers, batch, self.hidden_size)
+        expected = (layers, batch, size) if batched else (layers, size)
         state = _as_float_tensor(state, self._describe(), what)
         if state.shape != expected:
             unbatched = " (the input has no batch axis)" if not batched else ""
@@ -223,16 +238,17 @@ class RNNBase(Module):
         w_hh = getattr(self, f"weight_hh_{name}")
         b_ih = getattr(self, f"bias_ih_{name}") if self.bias else None
         b_hh = getattr(self, f"bias_hh_{name}") if self.bias else None
-        return w_ih, w_hh, b_ih, b_hh
+        w_hr = getattr(self, f"weight_hr_{name}") if self.proj_size else None
+        return w_ih, w_hh, b_ih, b_hh, w_hr
 
     def _run_direction(self, x, state, weights, reverse):
         """One layer in one direction over the whole sequence.
 
-        x: (L, N, in); state: h (N, H), or (h, c) for the LSTM.
-        Returns the outputs (L, N, H), in time order even when run backwards, and the
-        final state.
+        x: (L, N, in); state: h (N, H), or (h, c) for the LSTM (h: (N, proj_size) with a
+        projection). Returns the outputs (L, N, H), in time order even when run backwards,
+        and the final state.
         """
-        w_ih, w_hh, b_ih, b_hh = weights
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
         if self.mode in ("LSTM", "RNN_TANH", "RNN_RELU"):
             # b_hh is only ever added next to b_ih: add it once here, not at every step
             # (the GRU keeps b_hn inside r * (...), so it adds b_hh per step)
@@ -243,7 +259,7 @@ class RNNBase(Module):
         outputs = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
-                state = _lstm_step(xw[t], state[0], state[1], w_hh, b_hh)
+                state = _lstm_step(xw[t], state[0], state[1], w_hh, b_hh, w_hr)
                 outputs[t] = state[0]
             elif self.mode == "GRU":
                 state = outputs[t] = _gru_step(xw[t], state, w_hh, b_hh)
@@ -258,20 +274,21 @@ class RNNBase(Module):
         batch = x.shape[1]
         lstm = self.mode == "LSTM"
         layers = self.num_layers * (2 if self.bidirectional else 1)
+        H, P = self.hidden_size, self._out_size()
         if hx is None:
-            zeros = Tensor.zeros(layers, batch, self.hidden_size, dtype=x.dtype)
-            h0, c0 = zeros, zeros
+            h0 = Tensor.zeros(layers, batch, P, dtype=x.dtype)
+            c0 = Tensor.zeros(layers, batch, H, dtype=x.dtype) if lstm else None
         elif lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError(f"{self._describe()} expected hx as a tuple (h_0, c_0), got "
                                 f"{type(hx).__name__}")
-            h0 = self._check_state(hx[0], "h_0", batch, batched)
-            c0 = self._check_state(hx[1], "c_0", batch, batched)
+            h0 = self._check_state(hx[0], "h_0", batch, batched, P)
+            c0 = self._check_state(hx[1], "c_0", batch, batched, H)
         else:
             if isinstance(hx, (tuple, list)):
                 raise TypeError(f"{self._describe()} expected hx as one tensor h_0, got a "
                                 f"{type(hx).__name__}; only the LSTM takes (h_0, c_0)")
-            h0 = self._check_state(hx, "h_0", batch, batched)
+            h0 = self._check_state(hx, "h_0", batch, batched, P)
         if x.shape[0] == 0:
             raise ValueError(f"{self._describe()} got a sequence of length 0 (input shape "
                              f"{input.shape}); it needs at least one time step")
@@ -337,7 +354,8 @@ class LSTM(RNNBase):
 
     Call ``lstm(input, (h_0, c_0)=None)`` -> ``(output, (h_n, c_n))``: output
     (L, N, D * hidden_size), h_n and c_n (D * num_layers, N, hidden_size); zeros when no
-    state is given. ``proj_size`` is not implemented.
+    state is given. With ``proj_size`` P > 0, h is projected after every step,
+    h = (o * tanh(c)) W_hr^T, so output is (L, N, D * P) and h_n (D * num_layers, N, P).
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,

@@ -92,14 +92,16 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def np_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """One step in numpy, PyTorch's gate order. x: (N, in), h, c: (N, H)."""
+def np_step(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    """One step in numpy, PyTorch's gate order. x: (N, in), h, c: (N, H); with a
+    projection w_hr (P, H), h is (N, P)."""
     gi, gh = x @ w_ih.T + b_ih, h @ w_hh.T + b_hh
-    H = h.shape[1]
+    H = w_hh.shape[0] // {"LSTM": 4, "GRU": 3}.get(mode, 1)
     if mode == "LSTM":
         i, f, g, o = (gi[:, k * H:(k + 1) * H] + gh[:, k * H:(k + 1) * H] for k in range(4))
         c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
-        return sigmoid(o) * np.tanh(c), c
+        h = sigmoid(o) * np.tanh(c)
+        return (h if w_hr is None else h @ w_hr.T), c
     if mode == "GRU":
         r = sigmoid(gi[:, :H] + gh[:, :H])
         z = sigmoid(gi[:, H:2 * H] + gh[:, H:2 * H])
@@ -114,6 +116,7 @@ def np_sequence(module, x, h0, c0=None):
     p = {k: v.numpy() for k, v in module.named_parameters()}
     D = 2 if module.bidirectional else 1
     L, N = x.shape[:2]
+    P = module.proj_size or module.hidden_size
     layer_input, h_n, c_n = x, [], []
     for k in range(module.num_layers):
         outs = []
@@ -121,11 +124,12 @@ def np_sequence(module, x, h0, c0=None):
             names = [f"{w}_l{k}{suffix}" for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
             w_ih, w_hh = p[names[0]], p[names[1]]
             b_ih, b_hh = (p[names[2]], p[names[3]]) if module.bias else (0.0, 0.0)
+            w_hr = p.get(f"weight_hr_l{k}{suffix}")
             h = h0[k * D + d]
             c = None if c0 is None else c0[k * D + d]
-            out = np.zeros((L, N, module.hidden_size))
+            out = np.zeros((L, N, P))
             for t in (range(L - 1, -1, -1) if d else range(L)):
-                h, c = np_step(module.mode, layer_input[t], h, c, w_ih, w_hh, b_ih, b_hh)
+                h, c = np_step(module.mode, layer_input[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
                 out[t] = h
             outs.append(out)
             h_n.append(h)
@@ -139,6 +143,7 @@ rng = np.random.default_rng(0)
 CONFIGS = [
     ("LSTM", dict()),
     ("LSTM", dict(num_layers=2, bidirectional=True)),
+    ("LSTM", dict(num_layers=2, bidirectional=True, proj_size=3)),
     ("GRU", dict(num_layers=2)),
     ("GRU", dict(bidirectional=True, bias=False)),
     ("RNN", dict(nonlinearity="relu", num_layers=2)),
@@ -154,8 +159,8 @@ def test_sequence_matches_the_numpy_equations(kind, options, layout):
     D = 2 if module.bidirectional else 1
     L, N = 5, 2
     x = rng.standard_normal((L, N, 3))
-    h0 = rng.standard_normal((D * module.num_layers, N, 4))
-    c0 = rng.standard_normal(h0.shape) if kind == "LSTM" else None
+    h0 = rng.standard_normal((D * module.num_layers, N, module.proj_size or 4))
+    c0 = rng.standard_normal((D * module.num_layers, N, 4)) if kind == "LSTM" else None
     want_out, want_h, want_c = np_sequence(module, x, h0, c0)
     if layout == "unbatched":       # the first sample alone, no batch axis anywhere
         x, h0, want_out, want_h = x[:, 0], h0[:, 0], want_out[:, 0], want_h[:, 0]
@@ -252,6 +257,11 @@ def test_parameter_names_shapes_and_order_follow_pytorch():
     assert [n for n, _ in nn.GRU(2, 3, bias=False).named_parameters()] == ["weight_ih_l0",
                                                                           "weight_hh_l0"]
     assert nn.GRUCell(2, 3).weight_ih.shape == (9, 2)
+    projected = nn.LSTM(3, 5, num_layers=2, proj_size=2)
+    assert [(n, p.shape) for n, p in projected.named_parameters()][:5] == [
+        ("weight_ih_l0", (20, 3)), ("weight_hh_l0", (20, 2)), ("bias_ih_l0", (20,)),
+        ("bias_hh_l0", (20,)), ("weight_hr_l0", (2, 5))]
+    assert projected.weight_ih_l1.shape == (20, 2)    # the next layer reads the projected h
     assert nn.RNNCell(2, 3, bias=False).bias_ih is None
 
 
@@ -295,17 +305,19 @@ def use_as_parameters(module, tensors):
 
 @pytest.mark.parametrize("kind,options", [
     ("LSTM", dict(num_layers=2)),
+    ("LSTM", dict(proj_size=1)),
     ("GRU", dict(num_layers=2)),
     ("RNN", dict(bidirectional=True)),
-], ids=["LSTM", "GRU", "RNN"])
+], ids=["LSTM", "LSTM-proj", "GRU", "RNN"])
 def test_gradients_through_time_match_finite_differences(kind, options):
     tg.manual_seed(2)
     module = getattr(nn, kind)(2, 2, **options).double()
     D = 2 if module.bidirectional else 1
     params = [Tensor(p.numpy(), requires_grad=True) for p in module.parameters()]
     x = Tensor(rng.standard_normal((3, 2, 2)), requires_grad=True)
-    h0 = Tensor(rng.standard_normal((D * module.num_layers, 2, 2)), requires_grad=True)
-    c0 = Tensor(rng.standard_normal(h0.shape), requires_grad=True)
+    layers = D * module.num_layers
+    h0 = Tensor(rng.standard_normal((layers, 2, module.proj_size or 2)), requires_grad=True)
+    c0 = Tensor(rng.standard_normal((layers, 2, 2)), requires_grad=True)
 
     def fn(x, h0, c0, *params):
         use_as_parameters(module, params)
@@ -361,8 +373,8 @@ def test_errors_name_the_layer_and_the_shapes():
         nn.RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="dropout"):
         nn.GRU(3, 4, dropout=1.5)
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(ValueError, match=r"proj_size \(4\) has to be smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
     model = nn.Sequential(nn.Linear(3, 3), nn.RNN(2, 4))
     with pytest.raises(ValueError, match=r"RNN\(2, 4\) at model\.1"):
         model(Tensor.randn(5, 1, 3))
