@@ -298,7 +298,7 @@ class RNNBase(Module):
                 x = F.dropout(x, self.dropout, True)        # between layers, not after the last
             outs = []
             for d, suffix in enumerate(self._suffixes()):
-                index = k * len(self._suffixes()) + d        # layer 0 fwd, layer 0 rev, layer 1, ...
+                index = k * len(self._suffixes()) + d   # l0 forward, l0 reverse, l1, ...
                 state = (h0[index], c0[index]) if lstm else h0[index]
                 out, state = self._run_direction(x, state, self._layer_weights(k, suffix),
                                                  reverse=d == 1)

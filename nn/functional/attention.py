@@ -61,7 +61,8 @@ def attention(query, key, value, bias=None, dropout_p=0.0, scale=None, empty_row
     if bias is not None and empty_rows_to_zero:
         # rows masked everywhere: softmax of all -inf is 0/0. Give them plain zeros instead
         # (a constant row before the softmax, zeroed after: no gradient reaches them)
-        empty = np.isneginf(np.broadcast_to(bias.detach().numpy(), scores.shape)).all(-1, keepdims=True)
+        masked = np.isneginf(np.broadcast_to(bias.detach().numpy(), scores.shape))
+        empty = masked.all(-1, keepdims=True)
         if empty.any():
             scores = scores.masked_fill(empty, 0.0)
         else:
