@@ -13,6 +13,7 @@ The workloads (issue 4; defined in ``workloads.py``):
     W3      100 x tanh on a (32, 32) tensor, then backward              us per op
     W4      20,000 x (h * 1.00001) on shape (1,), then backward        us per op
     W4-1M   the W4 chain with 1,000,000 ops, once: does it complete?   us per op
+    W5      the CNN of examples/cnn_digits.py, batch 64, SGD            ms per training step
 
 Engines: ``numpy`` (written by hand in ``engine_numpy.py``: the floor), ``tinygrad_edu``
 (``engine_tinygrad.py``: nn layers, CrossEntropyLoss and SGD, as a user writes them) and
@@ -337,6 +338,9 @@ def write_report(path, setup_lines, rows, verdicts, worst):
         "W3 applies `tanh` 100 times to a (32, 32) float32 tensor, then backward of the sum; "
         "W4 multiplies a (1,) tensor by the Python float 1.00001, 20,000 times, then backward; "
         "times per op include the backward pass and its share of the graph bookkeeping. "
+        "W5 is one training step of the CNN of examples/cnn_digits.py (3x3 convolutions with "
+        "16 and 32 channels, ReLU, 2x2 max pooling, Linear) on 64 images of 8x8; numpy by hand "
+        "there is im2col with channels-last activations (engine_numpy.cnn_train_step). "
         "W2 peak memory: tracemalloc peak during three training steps, weights included.",
         "",
         "Losses agree with numpy-by-hand at every checked step (largest relative difference: "

@@ -9,8 +9,10 @@ Tensor operations, so nothing in this file has a derivative of its own:
 - ``ops.Fold`` adds windows back into an image (its adjoint, for ``F.fold``).
 
 A convolution is then one matrix product of the windows with the flattened kernels (one
-BLAS call: ``windows.reshape(N, Ho, Wo, C*kh*kw) @ weight.reshape(O, C*kh*kw).T``); a
-max pool picks each window's largest element, an average pool sums each window and divides.
+BLAS call: ``windows.reshape(N*Ho*Wo, C*kh*kw) @ weight.reshape(O, C*kh*kw).T``); an
+average pool sums each window and divides. A max pool chooses each window's winner in numpy
+(a choice has no derivative) and reads the winners out of the image by indexing, whose
+gradient (``ops.GetItem``'s) sends each output's gradient to its winner alone.
 Sizes follow PyTorch: ``Ho = floor((H + 2*padding - dilation*(kh - 1) - 1) / stride) + 1``.
 Inputs may be batched, (N, C, H, W), or unbatched, (C, H, W), as in PyTorch; the 1-D
 versions take (N, C, L) or (C, L) and run as 2-D ones of height 1.
