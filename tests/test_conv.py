@@ -290,7 +290,7 @@ def test_second_derivative_through_a_convolution():
     assert tg.gradcheck(penalty, [x, w])
 
 
-# ----- output sizes: PyTorch's formula, for random arguments ---------------------------------------
+# ----- output sizes: PyTorch's formula, for random arguments --------------------------------------
 
 def _expected(size, kernel, stride, padding, dilation, ceil_mode=False):
     span = size + 2 * padding - dilation * (kernel - 1) - 1
@@ -386,7 +386,7 @@ def test_a_small_cnn_learns_a_batch():
     assert loss.item() < 0.2 * first
 
 
-# ----- errors --------------------------------------------------------------------------------------
+# ----- errors -------------------------------------------------------------------------------------
 
 def test_wrong_channel_count_names_the_layer_and_shapes():
     model = nn.Sequential(nn.Conv2d(3, 8, 3))
@@ -438,7 +438,7 @@ def test_module_arguments_are_checked():
         nn.Conv2d(1, 1, 3, padding_mode="mirror")
 
 
-# ----- optional: against PyTorch itself ------------------------------------------------------------
+# ----- optional: against PyTorch itself -----------------------------------------------------------
 
 def test_against_torch_when_installed():
     torch = pytest.importorskip("torch")

@@ -1140,7 +1140,10 @@ class Cat(Primitive):
 # N, Ho, Wo, C*kh*kw) @ weight.reshape(O, C*kh*kw).T is the whole convolution, one BLAS call.
 
 def window_count(size, kernel, stride, dilation):
-    """How many windows of ``kernel`` taps (``dilation`` apart) fit in ``size``, ``stride`` apart."""
+    """How many windows of ``kernel`` taps, ``dilation`` apart, fit in ``size`` (``stride`` apart).
+
+    (size - dilation (kernel - 1) - 1) // stride + 1, PyTorch's output size without padding.
+    """
     return (size - dilation * (kernel - 1) - 1) // stride + 1
 
 

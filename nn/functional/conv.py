@@ -94,7 +94,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     bias: (C_out,) or None -> (N, C_out, Ho, Wo) with
     Ho = floor((H + 2 ph - dh (kh - 1) - 1) / sh) + 1 (likewise Wo).
 
-    ``out[n, o, p, q] = bias[o] + sum_{c,i,j} weight[o, c, i, j] * x[n, c, p sh + i dh, q sw + j dw]``
+    ``out[n, o, p, q] = bias[o] + sum_{c,i,j} weight[o, c, i, j] x[n, c, p sh + i dh, q sw + j dw]``
     over the zero-padded x. ``padding`` is an int, a pair, 'valid' (0) or 'same' (output as
     large as the input; stride 1 only; an odd total padding puts the extra row at the end,
     as PyTorch). ``groups`` splits the channels into independent convolutions.
