@@ -51,6 +51,49 @@ def as_array(data, dtype=None):
     return arr
 
 
+# ----- operands: Python numbers and mixed dtypes, as PyTorch combines them ----------------
+
+FLOAT32 = np.dtype(np.float32)
+_constants = {}   # (type, value, dtype) -> 0-d constant Tensor; see constant
+
+
+def constant(value, dtype):
+    """A Python number as a 0-d Tensor of ``dtype``, shared by every op that uses it.
+
+    ``x * 0.5`` in a training loop would otherwise make a new constant tensor on every
+    step. Constants never require grad and nothing writes to them, so sharing is safe; the
+    cache is emptied when it grows past 512 entries (a loop over changing numbers).
+    """
+    key = (type(value), value, dtype)
+    shared = _constants.get(key)
+    if shared is None:
+        if len(_constants) >= 512:
+            _constants.clear()
+        array = np.array(value, dtype=dtype)
+        array.flags.writeable = False
+        shared = _constants[key] = TensorBase._wrap(array)
+    return shared
+
+
+def promote(x, y):
+    """Operands of different dtypes, made alike as PyTorch does (numpy's rules differ).
+
+    Mixed int/float: the integer one takes the float dtype (numpy: int64 with float32 gives
+    float64). Same kind, one of them 0-d: the 0-d one takes the other's dtype, as a Python
+    number would (float32 * a 0-d float64 stays float32). Otherwise numpy's promotion.
+    """
+    x_float, y_float = x._data.dtype.kind == "f", y._data.dtype.kind == "f"
+    if x_float and not y_float:
+        return x, y._cast(x._data.dtype)
+    if y_float and not x_float:
+        return x._cast(y._data.dtype), y
+    if x._data.dtype.kind == y._data.dtype.kind and (x._data.ndim == 0) != (y._data.ndim == 0):
+        if x._data.ndim == 0:
+            return x._cast(y._data.dtype), y
+        return x, y._cast(x._data.dtype)
+    return x, y
+
+
 def shape_from(shape):
     """Accept both ``f(2, 3)`` and ``f((2, 3))``, as PyTorch factories do."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
