@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nn
 import tinygrad_edu as tg
@@ -57,6 +59,18 @@ def test_sdpa_matches_the_formula_with_batch_and_head_axes_and_scale():
     # key and value broadcast over the heads axis
     got = F.scaled_dot_product_attention(Tensor(q), Tensor(k[:, :1]), Tensor(v[:, :1]))
     np.testing.assert_allclose(got.numpy(), np_attention(q, k[:, :1], v[:, :1])[0], rtol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), max_size=2), L=st.integers(1, 4), S=st.integers(1, 4),
+       E=st.integers(1, 4), Ev=st.integers(1, 4), causal=st.booleans())
+def test_sdpa_shapes_and_convex_weights(batch, L, S, E, Ev, causal):
+    q, k, v = qkv(*batch, L=L, S=S, E=E, Ev=Ev)
+    out = F.scaled_dot_product_attention(Tensor(q), Tensor(k), Tensor(v), is_causal=causal)
+    assert out.shape == (*batch, L, Ev)
+    # every output is a weighted mean of the values it may see: within their range
+    low, high = v.min(axis=-2, keepdims=True), v.max(axis=-2, keepdims=True)
+    assert (out.numpy() >= low - 1e-12).all() and (out.numpy() <= high + 1e-12).all()
 
 
 def test_sdpa_boolean_mask_true_means_take_part():
