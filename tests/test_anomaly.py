@@ -149,7 +149,7 @@ def test_nan_gradient_passed_to_backward_is_reported_as_arriving():
 def test_a_healthy_training_step_gives_the_same_gradients_inside_the_mode():
     tg.manual_seed(0)
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
-    x, y = Tensor(np.random.default_rng(0).standard_normal((5, 3))), Tensor([0, 1, 1, 0, 1])
+    x, y = Tensor(np.random.default_rng(0).standard_normal((5, 3))), tg.tensor([0, 1, 1, 0, 1])
     grads = []
     for mode in (lambda: detect_anomaly(), lambda: set_detect_anomaly(False)):
         model.zero_grad()

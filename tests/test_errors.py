@@ -130,11 +130,11 @@ def test_backward_without_any_tensor_requiring_grad_says_what_to_check():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: Tensor([1, 2, 3], requires_grad=True),
     lambda: tg.tensor([1, 2, 3], requires_grad=True),
-    lambda: Tensor([1, 2, 3]).requires_grad_(),
+    lambda: tg.tensor([1, 2, 3], requires_grad=True),
+    lambda: tg.tensor([1, 2, 3]).requires_grad_(),
     lambda: Tensor.zeros(3, dtype=np.int64, requires_grad=True),
-    lambda: nn.Parameter(Tensor([1, 2, 3])),
+    lambda: nn.Parameter(tg.tensor([1, 2, 3])),
 ], ids=["Tensor", "tg.tensor", "requires_grad_", "factory", "Parameter"])
 def test_requires_grad_on_integer_tensor_names_dtype_and_conversion(make):
     message = message_of(TypeError, make)
@@ -157,7 +157,7 @@ def test_mismatch_between_two_linear_layers_names_the_second_one():
 
 
 def test_linear_given_integer_input_names_dtype_and_conversion():
-    message = message_of(TypeError, nn.Sequential(nn.Linear(2, 1)), Tensor([[1, 2]]))
+    message = message_of(TypeError, nn.Sequential(nn.Linear(2, 1)), tg.tensor([[1, 2]]))
     assert_mentions(message, "Linear(2→1) at model.0", "int64", "x.float()")
 
 
@@ -191,14 +191,14 @@ def test_batchnorm_with_wrong_channel_count_names_layer_path_and_shape():
 # ----- nn: losses ----------------------------------------------------------------------------
 
 def test_cross_entropy_with_class_7_for_4_logits_names_label_sample_and_class_count():
-    logits, labels = Tensor.zeros(3, 4), Tensor([0, 7, 1])
+    logits, labels = Tensor.zeros(3, 4), tg.tensor([0, 7, 1])
     message = message_of(ValueError, nn.CrossEntropyLoss(), logits, labels)
     assert_mentions(message, "CrossEntropyLoss", "label 7", "sample 1", "4 classes", "(3, 4)",
                     "0..3")
 
 
 def test_cross_entropy_with_negative_label_is_out_of_range():
-    message = message_of(ValueError, nn.CrossEntropyLoss(), Tensor.zeros(2, 4), Tensor([-1, 0]))
+    message = message_of(ValueError, nn.CrossEntropyLoss(), Tensor.zeros(2, 4), tg.tensor([-1, 0]))
     assert_mentions(message, "label -1", "0..3")
 
 
@@ -210,23 +210,23 @@ def test_cross_entropy_with_float_labels_suggests_long():
 
 def test_cross_entropy_with_labels_of_shape_n_by_1_suggests_reshape():
     message = message_of(ValueError, nn.CrossEntropyLoss(), Tensor.zeros(3, 4),
-                         Tensor([[0], [2], [1]]))
+                         tg.tensor([[0], [2], [1]]))
     assert_mentions(message, "(3,)", "(3, 1)", "reshape(-1)")
 
 
 def test_cross_entropy_with_one_score_per_sample_points_to_bce_with_logits():
     message = message_of(ValueError, nn.CrossEntropyLoss(), Tensor.zeros(4, 1),
-                         Tensor([0, 1, 1, 0]))
+                         tg.tensor([0, 1, 1, 0]))
     assert_mentions(message, "1 class", "(4, 1)", "BCEWithLogitsLoss")
     message = message_of(ValueError, nn.CrossEntropyLoss(), Tensor.zeros(4),
-                         Tensor([0, 1, 1, 0]))
+                         tg.tensor([0, 1, 1, 0]))
     assert_mentions(message, "(4,)", "one sample", "(N, C)", "BCEWithLogitsLoss")
 
 
 def test_nll_loss_with_float_labels_and_out_of_range_labels():
     assert_mentions(message_of(TypeError, nn.NLLLoss(), Tensor.zeros(2, 3), Tensor([0.0, 1.0])),
                     "NLLLoss", "long()")
-    assert_mentions(message_of(ValueError, nn.NLLLoss(), Tensor.zeros(2, 3), Tensor([0, 3])),
+    assert_mentions(message_of(ValueError, nn.NLLLoss(), Tensor.zeros(2, 3), tg.tensor([0, 3])),
                     "NLLLoss", "label 3", "3 classes")
 
 
@@ -240,12 +240,12 @@ def test_loss_refuses_the_n_against_n_by_1_broadcast_in_both_orders(loss_fn):
 
 
 def test_mse_given_class_labels_points_to_cross_entropy():
-    message = message_of(ValueError, nn.MSELoss(), Tensor.zeros(3, 4), Tensor([0, 2, 1]))
+    message = message_of(ValueError, nn.MSELoss(), Tensor.zeros(3, 4), tg.tensor([0, 2, 1]))
     assert_mentions(message, "MSELoss", "(3, 4)", "(3,)", "CrossEntropyLoss")
 
 
 def test_loss_given_integer_predictions_suggests_float():
-    message = message_of(TypeError, nn.MSELoss(), Tensor([1, 2]), Tensor([1.0, 2.0]))
+    message = message_of(TypeError, nn.MSELoss(), tg.tensor([1, 2]), Tensor([1.0, 2.0]))
     assert_mentions(message, "MSELoss", "int64", ".float()")
 
 
@@ -277,7 +277,7 @@ def test_loss_module_inside_a_model_names_its_path():
         def forward(self, x, y):
             return self.criterion(self.scores(x), y)
 
-    message = message_of(ValueError, WithLoss(), Tensor.zeros(2, 3), Tensor([7, 0]))
+    message = message_of(ValueError, WithLoss(), Tensor.zeros(2, 3), tg.tensor([7, 0]))
     assert_mentions(message, "label 7", "raised inside CrossEntropyLoss at model.criterion")
 
 
@@ -362,5 +362,5 @@ def test_optimizer_given_something_not_iterable_names_its_type():
 
 
 def test_optimizer_given_an_integer_tensor_names_its_dtype():
-    message = message_of(TypeError, SGD, [Tensor([1, 2])], lr=0.1)
+    message = message_of(TypeError, SGD, [tg.tensor([1, 2])], lr=0.1)
     assert_mentions(message, "SGD", "parameter 0", "int64")

@@ -107,7 +107,7 @@ def test_gradcheck_checks_float32_inputs_in_float64():
 
 def test_gradcheck_passes_integer_and_non_tensor_inputs_through():
     x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
-    index = Tensor([2, 0, 2])
+    index = tg.tensor([2, 0, 2])
     assert tg.gradcheck(lambda t, i, scale: t[i] * scale, [x, index, 3.0])
 
 

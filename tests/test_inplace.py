@@ -170,7 +170,7 @@ def test_in_place_result_must_keep_the_shape_and_fit_the_dtype():
     a = Tensor([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"\+=.*\(3,\).*\(2, 3\)"):
         a += Tensor(np.ones((2, 3), dtype=np.float32))
-    i = Tensor([1, 2])
+    i = tg.tensor([1, 2])
     with pytest.raises(TypeError, match="int64.*x.float"):
         i += 0.5                              # PyTorch: Float can't be cast to Long
     with pytest.raises(TypeError, match="int64"):

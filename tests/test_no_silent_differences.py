@@ -43,7 +43,7 @@ def test_min_along_a_dim_gives_values_and_indices_and_keepdim_keeps_the_axis():
 
 def test_accuracy_from_max_indices_is_right():
     logits = Tensor([[0.1, 2.0], [3.0, -1.0], [0.0, 0.5]])
-    labels = Tensor([1, 0, 0])
+    labels = tg.tensor([1, 0, 0])
     accuracy = (logits.max(1)[1] == labels).float().mean().item()
     assert accuracy == pytest.approx(2 / 3)
 
@@ -84,7 +84,7 @@ def test_cat_and_stack_refuse_a_single_tensor(call):
 def test_int_beside_an_index_array_selects_first_as_pytorch():
     data = np.arange(60.0).reshape(2, 5, 6)
     x = leaf(data)
-    out = x[1, :, Tensor([0, 2, 4])]
+    out = x[1, :, tg.tensor([0, 2, 4])]
     assert out.shape == (5, 3)                                   # numpy's rule: (3, 5)
     np.testing.assert_array_equal(out.numpy(), data[1][:, [0, 2, 4]])
     out.sum().backward()
@@ -183,13 +183,13 @@ def test_integer_min_is_exact_at_the_types_minimum():
 def test_int_compared_with_a_large_float_compares_as_pytorch():
     # 16777217 is not a float32; PyTorch compares an int64 tensor with a Python float in
     # float32, where both sides round to 16777216
-    assert (Tensor([16777217]) == 16777217.0).item()
+    assert (tg.tensor([16777217]) == 16777217.0).item()
 
 
 def test_math_on_ints_and_bools_gives_float32():
-    assert Tensor([True]).exp().dtype == np.float32
-    assert Tensor([1, 2]).sqrt().dtype == np.float32
-    assert Tensor([1, 2]).exp().numpy()[0] == pytest.approx(math.e)
+    assert tg.tensor([True]).exp().dtype == np.float32
+    assert tg.tensor([1, 2]).sqrt().dtype == np.float32
+    assert tg.tensor([1, 2]).exp().numpy()[0] == pytest.approx(math.e)
 
 
 def test_a_0d_operand_takes_the_other_operands_dtype_of_its_kind():
@@ -202,7 +202,7 @@ def test_a_0d_operand_takes_the_other_operands_dtype_of_its_kind():
 # ----- requires_grad -------------------------------------------------------------------------
 
 def test_only_floating_leaves_can_require_grad():
-    t = Tensor([1, 2])
+    t = tg.tensor([1, 2])
     with pytest.raises(TypeError, match="floating"):
         t.requires_grad = True
     assert not t.requires_grad
@@ -274,7 +274,7 @@ def test_a_positional_reduction_is_refused_not_misread():
     with pytest.raises(TypeError, match="reduction="):
         F.mse_loss(x, y, "sum")                   # PyTorch: size_average='sum' means mean
     with pytest.raises(TypeError, match="weight="):
-        F.cross_entropy(Tensor([[1.0, 2.0]]), Tensor([1]), "sum")   # PyTorch: weight='sum'
+        F.cross_entropy(Tensor([[1.0, 2.0]]), tg.tensor([1]), "sum")   # PyTorch: weight='sum'
     assert F.mse_loss(x, y, reduction="sum").item() == 5.0
     with pytest.warns(UserWarning, match="deprecated"):
         assert F.mse_loss(x, y, size_average=False).item() == 5.0
@@ -327,7 +327,7 @@ def test_loss_dtypes_follow_pytorch_for_tensor_targets():
         F.binary_cross_entropy(Tensor(np.full(3, 0.5, np.float32)), t64)   # PyTorch raises
     # numpy data and integer labels take the prediction's dtype
     assert F.mse_loss(p32, np.ones(3)).dtype == np.float32
-    assert F.mse_loss(p32, Tensor([1, 0, 1])).dtype == np.float32
+    assert F.mse_loss(p32, tg.tensor([1, 0, 1])).dtype == np.float32
 
 
 def test_dtype_names_are_the_dtype_objects_so_is_works_as_in_pytorch():
