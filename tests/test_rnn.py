@@ -176,6 +176,25 @@ def test_sequence_matches_the_numpy_equations(kind, options, layout):
         np.testing.assert_allclose(c.numpy(), want_c, rtol=1e-10, atol=1e-12)
 
 
+def test_long_sequences_match_the_equations_and_finite_differences():
+    # 17 and more steps are cut in blocks of about sqrt(L) first (a cheaper backward)
+    gru = nn.GRU(2, 3, bidirectional=True).double()
+    x, h0 = rng.standard_normal((20, 2, 2)), rng.standard_normal((2, 2, 3))
+    out, h_n = gru(Tensor(x), Tensor(h0))
+    want_out, want_h, _ = np_sequence(gru, x, h0)
+    np.testing.assert_allclose(out.numpy(), want_out, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(h_n.numpy(), want_h, rtol=1e-10, atol=1e-12)
+    rnn = nn.RNN(1, 1).double()
+    params = [Tensor(p.numpy(), requires_grad=True) for p in rnn.parameters()]
+
+    def fn(x, *params):
+        use_as_parameters(rnn, params)
+        return rnn(x)[0]
+
+    x = Tensor(rng.standard_normal((17, 1, 1)), requires_grad=True)
+    assert tg.gradcheck(fn, [x, *params])
+
+
 def test_cells_match_one_step_of_the_numpy_equations_batched_and_not():
     x, h, c = rng.standard_normal((3, 2)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     for cls, mode in ((nn.LSTMCell, "LSTM"), (nn.GRUCell, "GRU"), (nn.RNNCell, "RNN_TANH")):
