@@ -30,10 +30,38 @@ def test_python_floats_give_float32():
     assert Tensor([[1, 2.5]]).dtype == np.float32
 
 
-def test_python_ints_give_int64_and_bools_bool():
-    assert Tensor(3).dtype == np.int64
-    assert Tensor([1, 2, 3]).dtype == np.int64
-    assert Tensor([True, False]).dtype == np.bool_
+def test_python_ints_give_int64_and_bools_bool_in_tg_tensor():
+    assert tg.tensor(3).dtype == np.int64 and tg.tensor(3).shape == ()
+    assert tg.tensor([1, 2, 3]).dtype == np.int64
+    assert tg.tensor([True, False]).dtype == np.bool_
+
+
+def test_the_legacy_constructor_makes_float32_of_python_data_as_pytorch():
+    # torch.Tensor([1, 2]) is tensor([1., 2.]); torch.Tensor(3) has shape (3,)
+    ints, bools = Tensor([1, 2, 3]), Tensor(((True, False),))
+    assert ints.dtype == np.float32 and ints.tolist() == [1.0, 2.0, 3.0]
+    assert bools.dtype == np.float32 and bools.tolist() == [[1.0, 0.0]]
+    assert Tensor(range(3)).tolist() == [0.0, 1.0, 2.0]
+    assert Tensor(3).shape == (3,) and Tensor(3).dtype == np.float32 and not Tensor(3).any()
+    assert Tensor(0).shape == (0,)
+    with pytest.raises(TypeError, match="non-negative ints"):
+        Tensor(-1)
+
+
+def test_numpy_data_and_tensors_keep_their_dtype_in_the_legacy_constructor():
+    # a deliberate difference (SPEC): torch.Tensor(np.array([1, 2])) would be float32
+    labels = np.array([0, 2, 1])
+    assert Tensor(labels).dtype == np.int64 and Tensor(labels).numpy() is labels
+    assert Tensor(np.random.default_rng(0).standard_normal(2)).dtype == np.float64
+    assert Tensor(np.int64(3)).shape == () and Tensor(np.int64(3)).dtype == np.int64
+    assert Tensor(np.bool_(True)).dtype == np.bool_
+    assert Tensor(tg.tensor([1, 2])).dtype == np.int64   # as torch.Tensor(LongTensor)
+
+
+def test_a_python_float_or_bool_alone_is_a_0d_float32_tensor():
+    # PyTorch refuses torch.Tensor(2.5); here it is the number, never a shape
+    assert Tensor(2.5).shape == () and Tensor(2.5).item() == 2.5
+    assert Tensor(True).dtype == np.float32 and Tensor(True).item() == 1.0
 
 
 def test_explicit_dtype_wins():
@@ -80,16 +108,17 @@ def test_numpy_matrix_on_the_left_of_matmul():
 
 def test_integer_tensor_cannot_require_grad():
     with pytest.raises(TypeError, match="floating"):
-        Tensor([1, 2, 3], requires_grad=True)
+        tg.tensor([1, 2, 3], requires_grad=True)
     with pytest.raises(TypeError):
-        Tensor([True], requires_grad=True)
+        tg.tensor([True], requires_grad=True)
     with pytest.raises(TypeError):
-        Tensor([1, 2]).requires_grad_()
+        tg.tensor([1, 2]).requires_grad_()
+    assert Tensor([1, 2], requires_grad=True).requires_grad   # float32: Python data
 
 
 def test_ops_on_integer_tensors_do_not_require_grad():
     x = Tensor([1.0, 2.0], requires_grad=True)
-    idx = Tensor([0, 1])
+    idx = tg.tensor([0, 1])
     assert not (idx * 2).requires_grad
     assert x[idx].requires_grad
 
@@ -136,8 +165,8 @@ def test_factories_default_to_float32(name):
 
 def test_like_factories_follow_the_input_dtype():
     assert Tensor.zeros_like(Tensor(np.ones(2))).dtype == np.float64
-    assert Tensor.ones_like(Tensor([1, 2])).dtype == np.int64
-    assert Tensor.zeros_like(Tensor([1, 2]), dtype=np.float32).dtype == np.float32
+    assert Tensor.ones_like(tg.tensor([1, 2])).dtype == np.int64
+    assert Tensor.zeros_like(tg.tensor([1, 2]), dtype=np.float32).dtype == np.float32
 
 
 def test_full_and_arange_with_ints_give_int64():
@@ -272,7 +301,7 @@ def test_item_numpy_shape_dtype_requires_grad():
     assert y.item() == 2.5 and isinstance(y.item(), float)
     assert isinstance(y.numpy(), np.ndarray) and y.numpy().shape == (1, 1)
     assert y.shape == (1, 1) and y.dtype == np.float32 and y.requires_grad
-    assert Tensor(3).item() == 3 and isinstance(Tensor(3).item(), int)
+    assert tg.tensor(3).item() == 3 and isinstance(tg.tensor(3).item(), int)
 
 
 def test_size_dim_numel():

@@ -66,7 +66,7 @@ def test_to_takes_device_dtype_tensor_and_keywords():
     y = x.to("cpu", torch.float64)
     assert y.dtype == torch.float64 and y.dtype == np.float64
     assert x.to(device="cpu", dtype=torch.int64).dtype == torch.int64
-    assert x.to(Tensor([1, 2])).dtype == torch.int64     # another tensor's dtype
+    assert x.to(torch.tensor([1, 2])).dtype == torch.int64     # another tensor's dtype
     copied = x.to(torch.float32, copy=True)
     assert copied is not x and copied.numpy() is not x.numpy()
     np.testing.assert_array_equal(copied.numpy(), [1, 2])
@@ -115,7 +115,7 @@ def test_type_names_and_conversions():
     assert x.half().type() == "torch.HalfTensor"
     assert x.type(torch.float64).dtype == np.float64
     assert x.type("torch.LongTensor").dtype == np.int64
-    assert Tensor([1, 2]).type_as(x).dtype == np.float32
+    assert torch.tensor([1, 2]).type_as(x).dtype == np.float32
     assert x.astype("float64").dtype == np.float64
 
 
@@ -158,7 +158,7 @@ def test_repeat_tiles_the_whole_tensor():
     (y * np.arange(24.0).reshape(4, 6)).sum().backward()
     # x[0, 0] appears at rows 0, 2 and columns 0, 2, 4: 0+2+4 + 12+14+16 = 48
     np.testing.assert_array_equal(x.grad.numpy(), [[48, 54], [84, 90]])
-    assert Tensor([1, 2]).repeat(2, 2).shape == (2, 4)
+    assert torch.tensor([1, 2]).repeat(2, 2).shape == (2, 4)
     with pytest.raises(ValueError, match="repeat: needs at least one size per axis"):
         x.repeat(2)
 
@@ -172,7 +172,7 @@ def test_flip_reverses_and_copies():
     np.testing.assert_array_equal(x.grad.numpy(), [[6, 5, 4], [3, 2, 1]])
     z = Tensor([1.0, 2.0]).flip(0)
     z += 1                                     # a copy: the original is unchanged
-    np.testing.assert_array_equal(torch.flip(Tensor([1, 2]), [0]).numpy(), [2, 1])
+    np.testing.assert_array_equal(torch.flip(torch.tensor([1, 2]), [0]).numpy(), [2, 1])
 
 
 def test_roll_wraps_around():
@@ -197,7 +197,8 @@ def test_legacy_constructors():
     assert torch.FloatTensor(2, 3).shape == (2, 3)
     assert torch.DoubleTensor(4).shape == (4,)      # one int is a shape, as in PyTorch
     assert torch.BoolTensor([1, 0]).dtype == np.bool_
-    assert Tensor([1, 2]).dtype == np.int64          # tg.tensor's rule (see Tensor's docstring)
+    assert Tensor([1, 2]).dtype == np.float32        # as torch.Tensor; torch.tensor: int64
+    assert torch.tensor([1, 2]).dtype == np.int64
     assert Tensor(np.zeros(2)).dtype == np.float64   # numpy keeps its dtype
     with pytest.raises(TypeError, match="Tensor: Tensor\\(2, 3\\) makes a zero tensor"):
         Tensor(2, -3)
@@ -223,12 +224,13 @@ def test_comparison_methods_and_functions_give_bool_tensors():
 
 
 def test_any_and_all_along_a_dim():
-    x = Tensor([[0, 1, 0], [0, 0, 0]])
+    x = torch.tensor([[0, 1, 0], [0, 0, 0]])
     assert x.any().item() is True and x.all().item() is False
     np.testing.assert_array_equal(x.any(1).numpy(), [True, False])
     np.testing.assert_array_equal(x.any(dim=0, keepdim=True).numpy(), [[False, True, False]])
     assert x.any(dim=0, keepdim=True).shape == (1, 3)
-    np.testing.assert_array_equal(torch.all(Tensor([[1, 2], [0, 3]]), 1).numpy(), [True, False])
+    np.testing.assert_array_equal(torch.all(torch.tensor([[1, 2], [0, 3]]), 1).numpy(),
+                                  [True, False])
 
 
 def test_nan_inf_checks_and_closeness():
@@ -241,8 +243,8 @@ def test_nan_inf_checks_and_closeness():
     np.testing.assert_array_equal(torch.isclose(a, b).numpy(), [True, True])
     assert torch.allclose(a, b) is True
     assert torch.allclose(a, Tensor([1.0, 100.01])) is False
-    assert torch.equal(Tensor([1, 2]), Tensor([1, 2])) is True
-    assert torch.equal(Tensor([1, 2]), Tensor([[1, 2]])) is False
+    assert torch.equal(torch.tensor([1, 2]), torch.tensor([1, 2])) is True
+    assert torch.equal(torch.tensor([1, 2]), torch.tensor([[1, 2]])) is False
 
 
 def test_masked_fill_and_its_in_place_form():
@@ -254,27 +256,27 @@ def test_masked_fill_and_its_in_place_form():
     z = Tensor([1.0, -1.0])
     assert z.masked_fill_(z < 0, 5.0) is z
     np.testing.assert_array_equal(z.numpy(), [1, 5])
-    scores = torch.zeros(2, 3).masked_fill(Tensor([[False, True, True]]), float("-inf"))
+    scores = torch.zeros(2, 3).masked_fill(torch.tensor([[False, True, True]]), float("-inf"))
     np.testing.assert_array_equal(scores.softmax(-1).numpy()[0], [1, 0, 0])
 
 
 def test_masked_fill_errors_name_the_problem():
     with pytest.raises(TypeError, match="masked_fill: the mask must be boolean, got int64"):
-        torch.ones(2).masked_fill(Tensor([1, 0]), 0.0)
+        torch.ones(2).masked_fill(torch.tensor([1, 0]), 0.0)
     with pytest.raises(ValueError, match=r"masked_fill: the mask of shape \(3,\) does not"):
-        torch.ones(2).masked_fill(Tensor([True, False, True]), 0.0)
+        torch.ones(2).masked_fill(torch.tensor([True, False, True]), 0.0)
     with pytest.raises(ValueError, match="masked_fill: takes one value"):
-        torch.ones(2).masked_fill(Tensor([True, False]), Tensor([1.0, 2.0]))
+        torch.ones(2).masked_fill(torch.tensor([True, False]), Tensor([1.0, 2.0]))
 
 
 def test_where_with_the_condition_alone_gives_indices():
-    rows, cols = torch.where(Tensor([[True, False], [False, True]]))
+    rows, cols = torch.where(torch.tensor([[True, False], [False, True]]))
     assert rows.dtype == np.int64
     np.testing.assert_array_equal(rows.numpy(), [0, 1])
     np.testing.assert_array_equal(cols.numpy(), [0, 1])
-    np.testing.assert_array_equal(Tensor([0, 3, 0, 4]).nonzero().numpy(), [[1], [3]])
-    assert Tensor([[0, 1], [2, 0]]).nonzero().shape == (2, 2)
-    assert len(Tensor([[0, 1], [2, 0]]).nonzero(as_tuple=True)) == 2
+    np.testing.assert_array_equal(torch.tensor([0, 3, 0, 4]).nonzero().numpy(), [[1], [3]])
+    assert torch.tensor([[0, 1], [2, 0]]).nonzero().shape == (2, 2)
+    assert len(torch.tensor([[0, 1], [2, 0]]).nonzero(as_tuple=True)) == 2
 
 
 def test_rounding_functions_have_zero_gradient_and_frac_has_one():
@@ -284,20 +286,20 @@ def test_rounding_functions_have_zero_gradient_and_frac_has_one():
     np.testing.assert_array_equal(grad_of(torch.frac, [0.3, -1.7]), [1, 1])
     np.testing.assert_array_equal(torch.round(Tensor([1.2345, 2.5]), decimals=2).numpy(),
                                   np.array([1.23, 2.5], dtype=np.float32))
-    assert torch.sign(Tensor([True, False])).dtype == np.bool_
+    assert torch.sign(torch.tensor([True, False])).dtype == np.bool_
 
 
 def test_bitwise_operators_on_bool_and_int_tensors():
-    a, b = Tensor([True, True, False]), Tensor([True, False, False])
+    a, b = torch.tensor([True, True, False]), torch.tensor([True, False, False])
     np.testing.assert_array_equal((a & b).numpy(), [True, False, False])
     np.testing.assert_array_equal((a | b).numpy(), [True, True, False])
     np.testing.assert_array_equal((a ^ b).numpy(), [False, True, False])
     np.testing.assert_array_equal((~a).numpy(), [False, False, True])
     np.testing.assert_array_equal((True & b).numpy(), [True, False, False])
-    np.testing.assert_array_equal((Tensor([6]) | 1).numpy(), [7])
+    np.testing.assert_array_equal((torch.tensor([6]) | 1).numpy(), [7])
     x = Tensor([1.0, -2.0, 3.0])
     np.testing.assert_array_equal(((x > 0) & (x < 2)).numpy(), [True, False, False])
-    np.testing.assert_array_equal(torch.logical_and(x, Tensor([0, 1, 1])).numpy(),
+    np.testing.assert_array_equal(torch.logical_and(x, torch.tensor([0, 1, 1])).numpy(),
                                   [False, True, True])
     np.testing.assert_array_equal(torch.logical_not(Tensor([0.0, 2.0])).numpy(), [True, False])
 
@@ -308,7 +310,7 @@ def test_bitwise_operators_on_floats_say_what_to_do():
     with pytest.raises(TypeError, match=r"~: needs an integer or boolean tensor.*~\(x > 0\)"):
         ~torch.ones(2)
     with pytest.raises(ValueError, match=r"\|: shapes \(2,\) and \(3,\) do not broadcast"):
-        Tensor([True, False]) | Tensor([True, False, True])
+        torch.tensor([True, False]) | torch.tensor([True, False, True])
 
 
 def test_modulo_and_floor_division_follow_python():
@@ -316,15 +318,16 @@ def test_modulo_and_floor_division_follow_python():
     y = Tensor([2.0, 2.0, -2.0])
     np.testing.assert_allclose((x % y).numpy(), [1.5, 0.5, -0.5])
     np.testing.assert_array_equal((x // y).numpy(), [2, -3, -3])
-    np.testing.assert_array_equal((7 // Tensor([2, -2])).numpy(), [3, -4])
-    np.testing.assert_array_equal((7 % Tensor([2, -2])).numpy(), [1, -1])
-    assert (Tensor([7]) // 2).dtype == np.int64 and (Tensor([7]) // 2.0).dtype == np.float32
-    np.testing.assert_array_equal(torch.remainder(Tensor([-1]), 3).numpy(), [2])
+    np.testing.assert_array_equal((7 // torch.tensor([2, -2])).numpy(), [3, -4])
+    np.testing.assert_array_equal((7 % torch.tensor([2, -2])).numpy(), [1, -1])
+    assert (torch.tensor([7]) // 2).dtype == np.int64
+    assert (torch.tensor([7]) // 2.0).dtype == np.float32
+    np.testing.assert_array_equal(torch.remainder(torch.tensor([-1]), 3).numpy(), [2])
 
 
 def test_integer_division_by_zero_raises_float_division_gives_inf():
-    for fn in (lambda: Tensor([5]) // 0, lambda: Tensor([5]) % Tensor([0]),
-               lambda: Tensor([5]).div(0, rounding_mode="trunc")):
+    for fn in (lambda: torch.tensor([5]) // 0, lambda: torch.tensor([5]) % torch.tensor([0]),
+               lambda: torch.tensor([5]).div(0, rounding_mode="trunc")):
         with pytest.raises(ValueError, match="integer division by zero"):
             fn()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -349,11 +352,11 @@ def test_arithmetic_functions_and_methods():
     # d/dx: 1 + 1 + y - y / x^2 ;  d/dy: 2 - 1 + x + 1 / x
     np.testing.assert_allclose(x.grad.numpy(), [2 + 3 - 3, 2 + 5 - 5 / 4])
     np.testing.assert_allclose(y.grad.numpy(), [1 + 1 + 1, 1 + 2 + 0.5])
-    np.testing.assert_array_equal(torch.neg(Tensor([1, -2])).numpy(), [-1, 2])
+    np.testing.assert_array_equal(torch.neg(torch.tensor([1, -2])).numpy(), [-1, 2])
     np.testing.assert_array_equal(torch.pow(2, Tensor([1.0, 3.0])).numpy(), [2, 8])
     np.testing.assert_array_equal(torch.pow(Tensor([2.0]), 3).numpy(), [8])
     np.testing.assert_allclose(torch.rsqrt(Tensor([4.0])).numpy(), [0.5])
-    assert torch.reciprocal(Tensor([4])).dtype == np.float32
+    assert torch.reciprocal(torch.tensor([4])).dtype == np.float32
 
 
 def test_shape_functions_in_module_form():
@@ -379,7 +382,7 @@ def test_atan2_and_copysign():
     np.testing.assert_allclose(y.grad.numpy(), [-0.5, -0.5])   # x / (x^2 + y^2)
     np.testing.assert_allclose(x.grad.numpy(), [-0.5, 0.5])    # -y / (x^2 + y^2)
     np.testing.assert_array_equal(torch.copysign(Tensor([1.0, 2.0]), -0.0).numpy(), [-1, -2])
-    assert torch.copysign(Tensor([1, 2]), Tensor([-1, 1])).dtype == np.float32
+    assert torch.copysign(torch.tensor([1, 2]), torch.tensor([-1, 1])).dtype == np.float32
 
 
 # ----- 3. math ------------------------------------------------------------------------------
@@ -414,8 +417,8 @@ def test_logs_of_other_bases_and_accuracy_near_zero():
     # 1 + 1e-10 rounds to 1 in float32: log(1 + x) would give 0, log1p keeps x
     assert torch.log1p(Tensor([1e-10])).numpy()[0] == pytest.approx(1e-10)
     assert torch.expm1(Tensor([1e-10])).numpy()[0] == pytest.approx(1e-10)
-    assert torch.erf(Tensor([1, 2])).dtype == np.float32
-    assert torch.exp2(Tensor([3])).numpy()[0] == 8
+    assert torch.erf(torch.tensor([1, 2])).dtype == np.float32
+    assert torch.exp2(torch.tensor([3])).numpy()[0] == 8
 
 
 def test_cumsum_and_its_gradient():
@@ -425,8 +428,8 @@ def test_cumsum_and_its_gradient():
     (y * np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])).sum().backward()
     # x_i is in every running total from i on: 1+2+3, 2+3, 3 ; 0+0+1, 0+1, 1
     np.testing.assert_array_equal(x.grad.numpy(), [[6, 5, 3], [1, 1, 1]])
-    assert Tensor([True, True]).cumsum(0).dtype == np.int64
-    np.testing.assert_array_equal(Tensor([1, 2, 3]).cumsum(0).numpy(), [1, 3, 6])
+    assert torch.tensor([True, True]).cumsum(0).dtype == np.int64
+    np.testing.assert_array_equal(torch.tensor([1, 2, 3]).cumsum(0).numpy(), [1, 3, 6])
 
 
 def test_norms():
@@ -442,7 +445,7 @@ def test_norms():
     # d|r|/dr = r / |r| ; at the zero row the gradient is taken as 0 (PyTorch)
     np.testing.assert_allclose(m.grad.numpy(), [[0.6, -0.8], [0, 0]], rtol=1e-15)
     with pytest.raises(TypeError, match="norm: needs a floating tensor, got int64"):
-        Tensor([3, 4]).norm()
+        torch.tensor([3, 4]).norm()
 
 
 def test_triangles_diagonals_and_trace():
@@ -452,7 +455,7 @@ def test_triangles_diagonals_and_trace():
     np.testing.assert_array_equal(m.tril(-1).numpy(), [[0, 0, 0], [4, 0, 0], [7, 8, 0]])
     np.testing.assert_array_equal(m.diag().numpy(), [1, 5, 9])
     np.testing.assert_array_equal(m.diag(1).numpy(), [2, 6])
-    np.testing.assert_array_equal(torch.diag(Tensor([1, 2])).numpy(), [[1, 0], [0, 2]])
+    np.testing.assert_array_equal(torch.diag(torch.tensor([1, 2])).numpy(), [[1, 0], [0, 2]])
     np.testing.assert_array_equal(torch.diag(Tensor([1.0, 2.0]), -1).numpy(),
                                   [[0, 0, 0], [1, 0, 0], [0, 2, 0]])
     t = torch.trace(m)
@@ -467,36 +470,36 @@ def test_triangles_diagonals_and_trace():
 
 def test_gather_and_its_gradient_adds_at_repeats():
     x = leaf([[1.0, 2.0], [3.0, 4.0]])
-    index = Tensor([[0, 0], [1, 0]])
+    index = torch.tensor([[0, 0], [1, 0]])
     y = torch.gather(x, 1, index)
     np.testing.assert_array_equal(y.numpy(), [[1, 1], [4, 3]])
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[2, 0], [1, 1]])
-    picked = torch.randn(4, 3).log_softmax(1).gather(1, Tensor([[0], [2], [1], [0]]))
+    picked = torch.randn(4, 3).log_softmax(1).gather(1, torch.tensor([[0], [2], [1], [0]]))
     assert picked.shape == (4, 1)
     with pytest.raises(IndexError, match=r"gather: index values must lie in \[0, 2\)"):
-        x.gather(1, Tensor([[0, 2]]))
+        x.gather(1, torch.tensor([[0, 2]]))
     with pytest.raises(TypeError, match="gather: index must hold integers"):
         x.gather(1, Tensor([[0.0]]))
     with pytest.raises(ValueError, match="gather: index needs as many axes"):
-        x.gather(1, Tensor([0]))
+        x.gather(1, torch.tensor([0]))
 
 
 def test_scatter_and_scatter_add():
     z = leaf([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
     src = leaf([[5.0], [6.0]])
-    out = z.scatter(1, Tensor([[0], [2]]), src)
+    out = z.scatter(1, torch.tensor([[0], [2]]), src)
     np.testing.assert_array_equal(out.numpy(), [[5, 0, 0], [0, 0, 6]])
     (out * np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
     np.testing.assert_array_equal(z.grad.numpy(), [[0, 2, 3], [4, 5, 0]])   # overwritten: 0
     np.testing.assert_array_equal(src.grad.numpy(), [[1], [6]])
-    one_hot = torch.zeros(3, 4).scatter(1, Tensor([[1], [3], [0]]), 1.0)
+    one_hot = torch.zeros(3, 4).scatter(1, torch.tensor([[1], [3], [0]]), 1.0)
     np.testing.assert_array_equal(one_hot.numpy(), np.eye(4)[[1, 3, 0]])
-    added = torch.zeros(2, 3).scatter_add(0, Tensor([[0, 1, 0], [0, 0, 0]]),
+    added = torch.zeros(2, 3).scatter_add(0, torch.tensor([[0, 1, 0], [0, 0, 0]]),
                                           Tensor([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]))
     np.testing.assert_array_equal(added.numpy(), [[11, 20, 33], [0, 2, 0]])
     s = leaf([[1.0, 2.0]])
-    torch.zeros(1, 2).scatter_add(1, Tensor([[0, 0]]), s).sum().backward()
+    torch.zeros(1, 2).scatter_add(1, torch.tensor([[0, 0]]), s).sum().backward()
     np.testing.assert_array_equal(s.grad.numpy(), [[1, 1]])
 
 
@@ -515,8 +518,8 @@ def test_sort_argsort_topk():
     np.testing.assert_array_equal(top.indices.numpy(), [[0, 2]])
     (top.values * np.array([[10.0, 1.0]])).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[10, 0, 1, 0]])
-    np.testing.assert_array_equal(torch.topk(Tensor([5, 1, 3]), 2, largest=False).values.numpy(),
-                                  [1, 3])
+    smallest = torch.topk(torch.tensor([5, 1, 3]), 2, largest=False).values
+    np.testing.assert_array_equal(smallest.numpy(), [1, 3])
     nan_first = Tensor([1.0, float("nan"), 2.0]).sort(descending=True).indices
     np.testing.assert_array_equal(nan_first.numpy(), [1, 2, 0])   # NaN counts as largest
     with pytest.raises(ValueError, match=r"topk: k \(5\) must lie in \[0, 4\]"):
@@ -524,7 +527,7 @@ def test_sort_argsort_topk():
 
 
 def test_unique():
-    t = Tensor([3, 1, 2, 1])
+    t = torch.tensor([3, 1, 2, 1])
     np.testing.assert_array_equal(torch.unique(t).numpy(), [1, 2, 3])
     values, inverse, counts = t.unique(return_inverse=True, return_counts=True)
     np.testing.assert_array_equal(inverse.numpy(), [2, 0, 1, 0])
@@ -621,10 +624,10 @@ def test_normal_forms():
 def test_like_factories_and_new_methods():
     t = Tensor(np.zeros((2, 3)))                  # float64
     assert torch.rand_like(t).dtype == np.float64 and torch.randn_like(t).shape == (2, 3)
-    assert torch.rand_like(Tensor([1, 2])).dtype == np.float32
+    assert torch.rand_like(torch.tensor([1, 2])).dtype == np.float32
     assert torch.full_like(t, 7).numpy().tolist() == [[7.0] * 3] * 2
     assert torch.empty(2, 3).shape == (2, 3) and torch.empty_like(t).dtype == np.float64
-    r = torch.randint_like(Tensor([0, 0, 0]), 5)
+    r = torch.randint_like(torch.tensor([0, 0, 0]), 5)
     assert r.dtype == np.int64 and r.numpy().max() < 5
     assert t.new_zeros(4).dtype == np.float64 and t.new_ones((2, 2)).shape == (2, 2)
     assert t.new_tensor([1, 2]).dtype == np.float64 and t.new_full((2,), 3.0).tolist() == [3, 3]
@@ -654,14 +657,15 @@ def test_prod_and_cumprod_have_exact_gradients_at_zeros():
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 40, 0, 0], [6, 4, 12, 12, 6]])
     assert torch.prod(Tensor([[1.0, 2.0], [3.0, 4.0]])).item() == 24
     assert Tensor([[1.0, 2.0]]).prod(1, keepdim=True).shape == (1, 1)
-    assert torch.prod(Tensor([1, 2, 3])).dtype == np.int64 and torch.zeros(0).prod().item() == 1
+    assert torch.prod(torch.tensor([1, 2, 3])).dtype == np.int64
+    assert torch.zeros(0).prod().item() == 1
     y = leaf([1.0, 2.0, 0.0, 4.0, 5.0])
     c = torch.cumprod(y, 0)
     np.testing.assert_array_equal(c.numpy(), [1, 2, 0, 0, 0])
     c.sum().backward()
     # d/dx_k of sum_j prod_{i<=j} x_i: 1 + 2 = 3 ; 1 ; 2 + 8 + 40 = 50 ; 0 ; 0
     np.testing.assert_array_equal(y.grad.numpy(), [3, 1, 50, 0, 0])
-    np.testing.assert_array_equal(Tensor([1, 2, 3]).cumprod(0).numpy(), [1, 2, 6])
+    np.testing.assert_array_equal(torch.tensor([1, 2, 3]).cumprod(0).numpy(), [1, 2, 6])
 
 
 def test_einsum_common_patterns():
@@ -745,34 +749,34 @@ def test_a_pytorch_script_with_device_boilerplate_runs_unchanged():
 
 
 def test_in_place_scatter_makes_one_hot_rows():
-    labels = Tensor([2, 0, 1])
+    labels = torch.tensor([2, 0, 1])
     one_hot = torch.zeros(3, 4).scatter_(1, labels.unsqueeze(1), 1.0)
     np.testing.assert_array_equal(one_hot.numpy(), np.eye(4)[[2, 0, 1]])
     z = torch.zeros(2, 3)
-    assert z.scatter_add_(1, Tensor([[0, 0], [1, 2]]), torch.ones(2, 2)) is z
+    assert z.scatter_add_(1, torch.tensor([[0, 0], [1, 2]]), torch.ones(2, 2)) is z
     np.testing.assert_array_equal(z.numpy(), [[2, 0, 0], [0, 1, 1]])
 
 
 def test_index_select_masked_select_unbind_and_small_helpers():
     x = leaf([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    picked = torch.index_select(x, 0, Tensor([2, 0, 2]))
+    picked = torch.index_select(x, 0, torch.tensor([2, 0, 2]))
     np.testing.assert_array_equal(picked.numpy(), [[5, 6], [1, 2], [5, 6]])
     picked.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[1, 1], [0, 0], [2, 2]])
-    np.testing.assert_array_equal(x.index_select(1, Tensor([1])).numpy(), [[2], [4], [6]])
+    np.testing.assert_array_equal(x.index_select(1, torch.tensor([1])).numpy(), [[2], [4], [6]])
     np.testing.assert_array_equal(x.masked_select(x > 2).numpy(), [3, 4, 5, 6])
     columns = x.unbind(1)
     assert len(columns) == 2 and columns[1].tolist() == [2, 4, 6]
     assert torch.dot(Tensor([1.0, 2.0]), Tensor([3.0, 4.0])).item() == 11
-    np.testing.assert_array_equal(torch.outer(Tensor([1, 2]), Tensor([3, 4, 5])).numpy(),
-                                  [[3, 4, 5], [6, 8, 10]])
+    outer = torch.outer(torch.tensor([1, 2]), torch.tensor([3, 4, 5]))
+    np.testing.assert_array_equal(outer.numpy(), [[3, 4, 5], [6, 8, 10]])
     np.testing.assert_array_equal(Tensor([1.0, 5.0]).clamp_min(2).numpy(), [2, 5])
     np.testing.assert_array_equal(torch.clamp_max(Tensor([1.0, 5.0]), 2).numpy(), [1, 2])
-    assert torch.is_floating_point(x) and not Tensor([1]).is_floating_point()
+    assert torch.is_floating_point(x) and not torch.tensor([1]).is_floating_point()
     c = torch.clone(x)
     assert c.numpy() is not x.numpy() and c.requires_grad
     with pytest.raises(TypeError, match="index_select: index must be a 1-D integer tensor"):
-        x.index_select(0, Tensor([[0]]))
+        x.index_select(0, torch.tensor([[0]]))
     with pytest.raises(ValueError, match="dot: needs two vectors"):
         torch.dot(x, x)
 
@@ -785,10 +789,11 @@ def test_constants_size_and_dtype_info():
     assert repr(torch.Size([2, 3])) == "torch.Size([2, 3])" and torch.Size([2, 3]).numel() == 6
     assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
     assert torch.iinfo(torch.int64).max == 2 ** 63 - 1
-    assert torch.zeros(2).masked_fill(Tensor([True, False]), -torch.inf).tolist()[0] == -np.inf
+    mask = torch.tensor([True, False])
+    assert torch.zeros(2).masked_fill(mask, -torch.inf).tolist()[0] == -np.inf
 
 
 def test_requires_grad_given_positionally_is_not_a_shape():
     t = Tensor(np.ones(2), 1)                  # requires_grad=1: truthy, not a size
     assert t.requires_grad and t.shape == (2,)
-    assert Tensor(3.0, True).requires_grad and Tensor(2, False).shape == ()
+    assert Tensor(3.0, True).requires_grad and Tensor(2, False).shape == (2,)

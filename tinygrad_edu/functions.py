@@ -23,7 +23,8 @@ bool = bool_   # noqa: A001
 
 
 def _t(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+    # not Tensor(x): that would make float32 of a list of ints (PyTorch's legacy constructor)
+    return x if isinstance(x, Tensor) else Tensor(factories.as_array(x))
 
 
 def _on_cpu(device, op):
@@ -33,11 +34,16 @@ def _on_cpu(device, op):
 
 
 def tensor(data, dtype=None, requires_grad=False, name=None, *, device=None):
-    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``)."""
+    """A new tensor holding a copy of ``data`` (PyTorch's ``torch.tensor``).
+
+    dtypes as PyTorch infers them: Python ints give int64, floats float32, bools bool; a numpy
+    array or a tensor keeps its dtype. (``Tensor([1, 2])``, the legacy constructor, is float32.)
+    """
     _on_cpu(device, "tensor")
-    array = data._data if isinstance(data, Tensor) else data
-    return Tensor(np.array(array, copy=True) if isinstance(array, np.ndarray) else array,
-                  requires_grad=requires_grad, dtype=dtype, name=name)
+    array = factories.as_array(data, dtype)
+    if isinstance(data, (np.ndarray, np.generic, Tensor)):
+        array = array.copy()   # a copy, never a view of the input
+    return Tensor(array, requires_grad=requires_grad, name=name)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -46,7 +52,7 @@ def as_tensor(data, dtype=None, device=None):
     _on_cpu(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
-    return Tensor(data, dtype=dtype)
+    return Tensor(factories.as_array(data, dtype))   # dtypes as tg.tensor infers them
 
 
 def from_numpy(array):

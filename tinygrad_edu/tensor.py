@@ -74,12 +74,21 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods, ComparisonMetho
         (w * w).sum().backward()
         w.grad          # tensor([[2., 4.]])
 
-    dtypes follow ``tg.tensor`` (PyTorch's ``torch.tensor``): a numpy array keeps its dtype,
-    Python floats give float32 and Python ints int64, so ``Tensor([0, 2, 1])`` holds integer
-    labels. (PyTorch's legacy ``torch.Tensor([1, 2])`` gives float32: write
-    ``tg.FloatTensor([1, 2])`` or ``Tensor([1.0, 2.0])`` for that.) As in PyTorch,
-    ``Tensor(2, 3)`` (two or more ints) is a float32 tensor of that shape, of zeros, and
-    ``Tensor()`` an empty one; a single int is a 0-d tensor (PyTorch: shape (n,)).
+    dtypes follow PyTorch's legacy constructor ``torch.Tensor``, with one exception:
+
+    - Python data (numbers, nested lists or tuples of ints, bools or floats) gives float32:
+      ``Tensor([0, 2, 1])`` is ``tensor([0., 2., 1.])``. For integer labels from Python
+      lists, write ``tg.tensor([0, 2, 1])`` (int64, as ``torch.tensor``) or
+      ``tg.LongTensor([0, 2, 1])``.
+    - A numpy array or numpy scalar keeps its dtype (float64 stays float64, int64 labels
+      stay int64). PyTorch's ``torch.Tensor(array)`` would make float32 of it.
+    - A Tensor keeps its dtype and shares its memory, as in PyTorch.
+    - ``Tensor(3)`` (one Python int) is a float32 tensor of shape (3,), ``Tensor(2, 3)`` of
+      shape (2, 3), ``Tensor()`` an empty one; all zeros (PyTorch leaves them
+      uninitialised).
+    - ``Tensor(2.5)`` (one Python float or bool) is a 0-d float32 tensor; PyTorch refuses
+      it, so portable code writes ``tg.tensor(2.5)``.
+    - ``dtype=`` converts to that dtype (PyTorch's ``torch.Tensor`` has no ``dtype``).
     """
 
     __slots__ = ()   # the slots are TensorBase's (autograd.py): what the engine works with
@@ -90,9 +99,15 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods, ComparisonMetho
             data = np.zeros(_legacy_shape(data, requires_grad, dtype, name, more_sizes),
                             np.float32)
             requires_grad, dtype, name = False, None, None
+        elif type(data) is int:   # Tensor(3): a shape too, (3,)
+            data = np.zeros(_legacy_shape(data, None, None, None, ()), np.float32)
         elif type(data) is tuple and not data:   # Tensor(): PyTorch's empty float32 tensor
             data = np.zeros(0, np.float32)
-        self._data = factories.as_array(data, dtype)
+        array = factories.as_array(data, dtype)
+        if array.dtype.kind != "f" and dtype is None and not isinstance(
+                data, (np.ndarray, np.generic, TensorBase)):
+            array = array.astype(FLOAT32)   # Python ints and bools: float32, as torch.Tensor
+        self._data = array
         self.grad = None
         self._requires_grad = False
         self.name = name
@@ -325,7 +340,7 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods, ComparisonMetho
                 "PyTorch, x.max(dim) and x.max(axis=1) give both. Take .values (or [0]), or "
                 "use x.amax(axis=1, keepdims=True); in numpy-style code, np.max(x, axis=1, "
                 "keepdims=True) gives the values")
-        return Tensor(other)
+        return TensorBase._wrap(factories.as_array(other))   # lists as tg.tensor reads them
 
     def _binary(self, op, other, reverse=False):
         """Apply a binary op to (self, other), or (other, self) when ``reverse``."""
@@ -473,7 +488,7 @@ def _legacy_shape(*sizes):
     if not all(type(n) is int and n >= 0 for n in shape):
         raise TypeError(f"Tensor: Tensor(2, 3) makes a zero tensor of that shape (PyTorch's "
                         f"legacy constructor) and needs non-negative ints, got {shape}; to "
-                        "make a tensor from values, pass them as one list: Tensor([2, 3])")
+                        "make a tensor from values, pass them as one list: tg.tensor([2, 3])")
     return shape
 
 
