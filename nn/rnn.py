@@ -143,6 +143,9 @@ class RNNBase(Module):
         if device is not None:
             _check_device(device, layer)
         dtype = np.float32 if dtype is None else dtype
+        if mode not in _GATES:
+            raise ValueError(f"{layer}: unrecognised mode {mode!r}; expected one of "
+                             f"{', '.join(_GATES)}")
         self.mode = mode
         self.input_size = _check_size(input_size, "input_size", layer, positive=False)
         self.hidden_size = _check_size(hidden_size, "hidden_size", layer)

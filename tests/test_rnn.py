@@ -390,6 +390,8 @@ def test_errors_name_the_layer_and_the_shapes():
         nn.GRUCell(3, 4)(Tensor.randn(2, 5))
     with pytest.raises(ValueError, match="nonlinearity"):
         nn.RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ValueError, match="RNNBase: unrecognised mode 'lstm'"):
+        nn.RNNBase("lstm", 3, 4)
     with pytest.raises(ValueError, match="dropout"):
         nn.GRU(3, 4, dropout=1.5)
     with pytest.raises(ValueError, match=r"proj_size \(4\) has to be smaller than hidden_size"):
