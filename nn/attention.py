@@ -173,12 +173,12 @@ class MultiheadAttention(Module):
     def _project(self, query, key, value):
         """q, k, v = the inputs times their projection weights (plus in_proj_bias)."""
         E = self.embed_dim
-        b = self.in_proj_bias
+        b = self.in_proj_bias                              # (3E,): q, then k, then v
+        if self._qkv_same_embed_dim and query is key and key is value:
+            return query.linear(self.in_proj_weight, b).chunk(3, -1)   # self-attention
         b_q, b_k, b_v = (None, None, None) if b is None else (b[:E], b[E:2 * E], b[2 * E:])
         if self._qkv_same_embed_dim:
             w = self.in_proj_weight                        # rows: q, then k, then v
-            if query is key and key is value:              # self-attention: one matmul
-                return query.linear(w, b).chunk(3, -1)
             w_q, w_k, w_v = w[:E], w[E:2 * E], w[2 * E:]
         else:
             w_q, w_k, w_v = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
