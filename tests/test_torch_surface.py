@@ -689,11 +689,47 @@ def test_einsum_common_patterns():
                                .numpy(), a @ b @ b.transpose(0, 2, 1))
 
 
+def test_einsum_ellipsis_covers_the_unnamed_axes_and_broadcasts():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((5, 1, 2, 3)), rng.standard_normal((6, 3, 4))
+    out = torch.einsum("...ij,...jk->...ik", Tensor(a), Tensor(b))
+    expected = np.empty((5, 6, 2, 4))     # the batch axes (5, 1) and (6,) broadcast to (5, 6)
+    for p in range(5):
+        for q in range(6):
+            expected[p, q] = a[p, 0] @ b[q]
+    np.testing.assert_allclose(out.numpy(), expected)
+    assert torch.einsum("...ij,...jk", Tensor(a), Tensor(b)).shape == (5, 6, 2, 4)
+    x = Tensor(a[:, 0])                                              # (5, 2, 3)
+    np.testing.assert_allclose(torch.einsum("...ij->ij", x).numpy(), a[:, 0].sum(0))
+    np.testing.assert_allclose(torch.einsum("...ij->...", x).numpy(), a[:, 0].sum((1, 2)))
+    np.testing.assert_allclose(torch.einsum("i...->...", x).numpy(), a[:, 0].sum(0))
+    # implicit output: the '...' axes first, then the letters used once
+    np.testing.assert_allclose(torch.einsum("i...j", x).numpy(), a[:, 0].transpose(1, 0, 2))
+    np.testing.assert_allclose(torch.einsum("...,...->...", Tensor(b[0]), Tensor(b[0, 0])).numpy(),
+                               b[0] * b[0, 0])
+    # size 1 broadcasts for letters too, as in PyTorch
+    np.testing.assert_allclose(torch.einsum("ij,ij->", Tensor(b[0]), Tensor(b[0, :1])).numpy(),
+                               (b[0] * b[0, :1]).sum())
+
+
+def test_einsum_with_ellipsis_and_broadcasting_has_correct_gradients():
+    rng = np.random.default_rng(4)
+    a = Tensor(rng.standard_normal((2, 1, 2, 3)), requires_grad=True)
+    b = Tensor(rng.standard_normal((3, 3, 2)), requires_grad=True)
+    assert torch.gradcheck(lambda a, b: torch.einsum("...ij,...jk->...ik", a, b), [a, b])
+    c = Tensor(rng.standard_normal((1, 3)), requires_grad=True)
+    assert torch.gradcheck(lambda b, c: torch.einsum("b...,...j->bj", b, c), [b, c])
+
+
 def test_einsum_errors_name_the_problem():
-    with pytest.raises(ValueError, match="einsum: '...' \\(ellipsis\\) is not supported"):
-        torch.einsum("...ij->...ji", torch.ones(2, 2))
+    with pytest.raises(ValueError, match="'...ii' repeats an index within one operand"):
+        torch.einsum("...ii->...i", torch.ones(2, 2, 2))
     with pytest.raises(ValueError, match="repeats an index within one operand"):
         torch.einsum("ii->i", torch.ones(2, 2))
+    with pytest.raises(ValueError, match="must be letters \\(a-z, A-Z\\), with at most one '...'"):
+        torch.einsum("...i...", torch.ones(2, 2))
+    with pytest.raises(ValueError, match="'ijk...' names 3 axes besides '...' but its operand"):
+        torch.einsum("ijk...", torch.ones(2, 2))
     with pytest.raises(ValueError, match="index 'j' has size 3 in one operand and 4"):
         torch.einsum("ij,jk->ik", torch.ones(2, 3), torch.ones(4, 5))
     with pytest.raises(ValueError, match=r"term 'ijk' names 3 axes but its operand has shape"):

@@ -507,40 +507,76 @@ def cumprod(x, dim):
     return x
 
 
+# letters that stand for the axes a '...' covers: not ASCII, so never one of the user's (PyTorch
+# accepts a-z and A-Z only), and str.isalpha() holds for them as for the user's letters
+_ELLIPSIS_AXES = "αβγδεζηθικλμνξοπρστυφχψω"
+
+
 def _einsum_terms(equation, operands):
-    """The input terms and the output term of an einsum equation, checked."""
+    """The input terms and the output term of an einsum equation, checked, with every '...'
+    spelt out in letters of its own; and each letter's size (broadcast, as in PyTorch)."""
     equation = equation.replace(" ", "")
-    if "." in equation:
-        raise ValueError(f"einsum: '...' (ellipsis) is not supported ({equation!r}); name every "
-                         "axis with a letter, or use matmul / sum / permute")
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
-    if not arrow:   # implicit output: the letters used once, in alphabetical order
-        letters = "".join(terms)
-        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
     if len(terms) != len(operands):
         raise ValueError(f"einsum: {equation!r} names {len(terms)} operand(s) but "
                          f"{len(operands)} were given")
+    for term in terms + [output]:
+        letters = term.replace("...", "", 1)
+        if not all("a" <= c <= "z" or "A" <= c <= "Z" for c in letters):
+            raise ValueError(f"einsum: {term!r} in {equation!r} must be letters (a-z, A-Z), "
+                             "with at most one '...'")
+    given = terms
+    terms, output = _spell_out_ellipses(equation, terms, arrow, output, operands)
     sizes = {}
-    for term, t in zip(terms, operands):
-        if not term.isalpha() and term:
-            raise ValueError(f"einsum: {term!r} in {equation!r} must be letters only")
+    for term, t, written in zip(terms, operands, given):
         if len(term) != t.ndim:
             raise ValueError(f"einsum: term {term!r} names {len(term)} axes but its operand "
                              f"has shape {t.shape}")
         if len(set(term)) != len(term):
-            raise ValueError(f"einsum: {term!r} repeats an index within one operand (a "
+            raise ValueError(f"einsum: {written!r} repeats an index within one operand (a "
                              "diagonal or trace), which is not supported here; use "
                              "x.diagonal() or x.trace()")
         for c, n in zip(term, t.shape):
-            if sizes.setdefault(c, n) != n:
-                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and "
+            known = sizes.setdefault(c, n)
+            if known != n and 1 not in (known, n):   # size 1 broadcasts, as in PyTorch
+                raise ValueError(f"einsum: index {c!r} has size {known} in one operand and "
                                  f"{n} in another ({equation!r}, shapes "
                                  f"{[o.shape for o in operands]})")
+            sizes[c] = max(known, n)
     if len(set(output)) != len(output) or not set(output) <= set(sizes):
         raise ValueError(f"einsum: the output {output!r} must name each input index at most "
                          f"once ({equation!r})")
     return terms, output, sizes
+
+
+def _spell_out_ellipses(equation, terms, arrow, output, operands):
+    """Terms and output with each '...' replaced by letters for the axes it covers.
+
+    Operands' '...' axes line up from the right, as in numpy broadcasting: with shapes
+    (5, 1, 2, 3) and (6, 3, 4), "...ij,...jk" covers (5, 1) and (6,), spelt "αβij,βjk". Without
+    "->", the output is the '...' axes, then the letters used once, in alphabetical order.
+    """
+    counts = []
+    for term, t in zip(terms, operands):
+        named = len(term.replace("...", ""))
+        if "..." in term and named > t.ndim:
+            raise ValueError(f"einsum: term {term!r} names {named} axes besides '...' but its "
+                             f"operand has shape {t.shape}")
+        counts.append(t.ndim - named if "..." in term else 0)
+    width = max(counts)
+    if width > len(_ELLIPSIS_AXES):
+        raise ValueError(f"einsum: '...' covers {width} axes in {equation!r}; at most "
+                         f"{len(_ELLIPSIS_AXES)} are supported")
+    covered = _ELLIPSIS_AXES[:width]
+    terms = [term.replace("...", covered[width - k:]) for term, k in zip(terms, counts)]
+    if not arrow:   # implicit output: the '...' axes, then the letters used once, sorted
+        letters = "".join(terms)
+        output = covered + "".join(sorted(c for c in set(letters)
+                                          if letters.count(c) == 1 and c not in covered))
+    elif "..." in output:
+        output = output.replace("...", covered)
+    return terms, output
 
 
 def _sum_out(x, term, needed):
@@ -575,10 +611,14 @@ def _contract(x, xs, y, ys, keep, sizes):
 def einsum(equation, *operands):
     """Einstein summation: ``einsum("ij,jk->ik", a, b)`` is a @ b.
 
-    Each letter names an axis; letters missing from the output are summed over. Two
-    operands at a time become one batched matmul (shared letters kept in the output are
-    the batch, shared ones left out are summed), so the gradient is matmul's. Not
-    supported (a clear error): '...' and a letter repeated within one operand.
+    Each letter names an axis; letters missing from the output are summed over. ``...``
+    stands for the axes not named, broadcast across operands as in numpy
+    (``einsum("...ij,...jk->...ik", a, b)`` is a batched ``a @ b``); axes of size 1 broadcast
+    for letters too, as in PyTorch. Without ``->`` the output is the ``...`` axes, then the
+    letters used once, in alphabetical order. Two operands at a time become one batched
+    matmul (shared letters kept in the output are the batch, shared ones left out are
+    summed), so the gradient is matmul's. Not supported (a clear error): a letter repeated
+    within one operand (a diagonal; use ``diagonal`` or ``trace``).
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
@@ -586,6 +626,8 @@ def einsum(equation, *operands):
         raise ValueError("einsum: needs at least one operand")
     operands = [operands[0]._operand(t) for t in operands]
     terms, output, sizes = _einsum_terms(equation, operands)
+    # an axis of size 1 against a longer one broadcasts; expand's gradient sums it back
+    operands = [t.expand(tuple(sizes[c] for c in term)) for t, term in zip(operands, terms)]
     x, xs = operands[0], terms[0]
     for i in range(1, len(operands)):
         later = set(output).union(*terms[i + 1:])

@@ -1,4 +1,4 @@
-"""Tensor methods that compare and test: ``==``, ``eq``, ``isclose``, ``&``, ``masked_fill``, ``where``.
+"""Tensor methods that compare and test: ``==``, ``eq``, ``isclose``, ``&``, ``where``, ...
 
 Part of ``Tensor`` (tensor.py lists the parts). Comparisons, bitwise and logical operators
 give bool (or integer) tensors and record nothing: they are not differentiable. ``where`` and

@@ -104,7 +104,8 @@ class ElementwiseMethods:
         """|self| with the sign of ``other`` (float32 for integers); no gradient to other."""
         if isinstance(other, (float, np.floating)):
             # a tensor of its own: _operand's shared constants take -0.0 for 0.0 (equal keys)
-            other = TensorBase._wrap(np.array(other, self.dtype if self.dtype.kind == "f" else FLOAT32))
+            dtype = self.dtype if self.dtype.kind == "f" else FLOAT32
+            other = TensorBase._wrap(np.array(other, dtype))
         x, y = promote(self, self._operand(other))
         if x._data.dtype.kind != "f":
             x, y = x.float(), y.float()

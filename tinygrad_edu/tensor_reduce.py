@@ -288,12 +288,14 @@ class ReductionMethods:
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the largest element along ``axis`` (int64, no gradient)."""
         axis = pick_axis(axis, dim)
-        return TensorBase._wrap(np.argmax(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        keepdims = bool(keepdim or keepdims)
+        return TensorBase._wrap(np.argmax(self._data, axis=axis, keepdims=keepdims))
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
         """Index of the smallest element along ``axis`` (int64, no gradient)."""
         axis = pick_axis(axis, dim)
-        return TensorBase._wrap(np.argmin(self._data, axis=axis, keepdims=bool(keepdim or keepdims)))
+        keepdims = bool(keepdim or keepdims)
+        return TensorBase._wrap(np.argmin(self._data, axis=axis, keepdims=keepdims))
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         """True if any element (along ``dim``) is nonzero: a bool tensor."""

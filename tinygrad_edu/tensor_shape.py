@@ -196,7 +196,8 @@ class ShapeMethods:
         axis = normalize_axis(pick_axis(axis, dim), tensors[0].shape, "cat")[0]
         first = tensors[0].shape
         for i, t in enumerate(tensors):
-            if t.ndim != len(first) or t.shape[:axis] + t.shape[axis + 1:] != first[:axis] + first[axis + 1:]:
+            others = t.shape[:axis] + t.shape[axis + 1:]
+            if t.ndim != len(first) or others != first[:axis] + first[axis + 1:]:
                 raise ValueError(f"cat: tensor {i} has shape {t.shape}, which does not match "
                                  f"tensor 0's shape {first} outside axis {axis}")
         return apply(ops.Cat, *tensors, axis=axis)
