@@ -32,6 +32,7 @@ module "model".
 """
 
 import collections
+import collections.abc
 import itertools
 import sys
 import warnings
@@ -45,7 +46,25 @@ from tinygrad_edu.autograd import state as _engine_state   # per thread: grad mo
 from tinygrad_edu.callsite import is_library_file
 from tinygrad_edu.devices import device_type
 
-IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
+                                              ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it missed and the keys it did not know,
+    as PyTorch's named tuple (which prints ``<All keys matched successfully>`` when both
+    are empty)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+class StateDictError(RuntimeError, ValueError):
+    """``load_state_dict`` was given a state dict that does not fit the module.
+
+    A RuntimeError, as PyTorch raises, and a ValueError, as this project's bad values are.
+    """
 
 def _join(prefix, name):
     """Dotted path: _join("encoder", "fc1") == "encoder.fc1", _join("", "fc1") == "fc1"."""
@@ -224,14 +243,19 @@ class Module:
         if param is not None:
             param.name = _join(self._path, name)
 
-    def register_buffer(self, name, tensor):
-        """Register a Tensor (or None) saved in ``state_dict`` but not trained (running stats)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a Tensor (or None) that is not trained but belongs to the module's state
+        (running statistics). It is in ``state_dict`` unless ``persistent=False``."""
         self._registry("_buffers", "buffers")
         self._check_name(name, "buffer")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"buffer {name!r} must be a Tensor or None, "
                             f"got {type(tensor).__name__}")
         self._forget(name)
+        if persistent:
+            self.__dict__.get("_non_persistent", set()).discard(name)
+        else:
+            self.__dict__.setdefault("_non_persistent", set()).add(name)
         self._buffers[name] = tensor
         self.__dict__[name] = tensor
         if tensor is not None:
@@ -509,51 +533,73 @@ class Module:
 
     # ----- saving and loading ------------------------------------------------------------
 
-    def _named_state(self):
-        return list(self.named_parameters()) + list(self.named_buffers())
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict: dotted name -> Tensor, for every parameter and persistent buffer.
 
-    def state_dict(self):
-        """An ordered dict: dotted name -> numpy array (a copy) for every parameter and buffer.
-
-        Buffers such as BatchNorm1d's ``running_mean`` are included, so a saved model
-        evaluates exactly as it did.
+        As in PyTorch: module by module, each module's own parameters, then its own buffers,
+        then its children's entries (``"0.weight"``, ``"0.bias"``, ``"1.running_mean"``,
+        ...). The values share memory with the parameters (``p.detach()``: changing the
+        model changes them; no gradient); ``keep_vars=True`` gives the Parameters
+        themselves. A weight tied between two modules appears under both names (as one
+        tensor). ``prefix`` is put before every name; ``destination`` is a dict to fill.
         """
-        return collections.OrderedDict((name, tensor.numpy().copy())
-                                       for name, tensor in self._named_state())
+        state = collections.OrderedDict() if destination is None else destination
+        detached = {}   # id(tensor) -> its detached view: a tied weight stays one tensor
+        # module trees are shallow, so this walk may recurse (see named_modules)
+        for path, module in _every_path(self, ""):
+            skip = module.__dict__.get("_non_persistent", ())
+            members = list(module._parameters.items()) + [
+                (name, b) for name, b in module._buffers.items() if name not in skip]
+            for name, tensor in members:
+                if tensor is None:
+                    continue
+                if not keep_vars:
+                    tensor = detached.setdefault(id(tensor), tensor.detach())
+                state[prefix + _join(path, name)] = tensor   # prefix as given, as PyTorch
+        return state
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays from ``state_dict`` into the parameters and buffers, in place.
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy the values of ``state_dict`` into the parameters and buffers, in place.
 
-        Values may be numpy arrays or Tensors and are converted to each tensor's dtype. With
-        ``strict=True`` (the default) the keys must match ``state_dict()``'s exactly; shapes
-        must always match. On any problem nothing is copied and a ValueError lists every
-        missing key, unexpected key and shape mismatch. Returns ``(missing_keys,
-        unexpected_keys)``.
+        In place (``copy_`` under ``no_grad``), so an optimizer holding the parameters keeps
+        working. Values may be Tensors or numpy arrays; each is converted to its
+        parameter's dtype. With ``strict=True`` (the default) the keys must be exactly those
+        of ``state_dict()``; with ``strict=False`` missing and unexpected keys are allowed
+        and only reported. Returns PyTorch's named tuple ``(missing_keys,
+        unexpected_keys)``. A shape that does not fit always raises, and on any problem
+        nothing is copied: a ``StateDictError`` (a RuntimeError, as in PyTorch, and a
+        ValueError) lists every missing key, unexpected key and shape mismatch.
         """
-        own = dict(self._named_state())
+        if assign:
+            raise NotImplementedError("load_state_dict: assign=True (replacing the "
+                                      "parameters by the given tensors) is not supported; "
+                                      "the values are copied into the existing ones")
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"load_state_dict: expected a dict of name -> tensor (as "
+                            f"state_dict() returns), got {type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
         unexpected = [key for key in state_dict if key not in own]
         values, problems = {}, []
-        for key in own:
+        for key, target in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
             value = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
             if value.dtype.kind not in "biuf":
                 problems.append(f"{key}: holds {value.dtype} data, not numbers")
-            elif value.shape != own[key].shape:
-                problems.append(f"{key}: shape {value.shape} in the state dict, "
-                                f"{own[key].shape} in the model")
+            elif value.shape != target.shape:
+                problems.append(f"size mismatch for {key}: shape {value.shape} in the state "
+                                f"dict, {target.shape} in the model")
             values[key] = value
         if strict:
             problems += [f"missing key {key!r}" for key in missing]
             problems += [f"unexpected key {key!r}" for key in unexpected]
         if problems:
-            raise ValueError(f"load_state_dict: the state dict does not fit this "
-                             f"{type(self).__name__}:\n  " + "\n  ".join(problems))
+            raise StateDictError(f"load_state_dict: the state dict does not fit this "
+                                 f"{type(self).__name__}:\n  " + "\n  ".join(problems))
         with tg.no_grad():
             for key, value in values.items():
-                # in place, so an optimizer holding these tensors keeps working
                 own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
@@ -712,12 +758,21 @@ class ModuleList(Sequential):
         return self
 
 
+def _every_path(module, path):
+    """(dotted path, module) for ``module`` and each module below it, by every path (a
+    module shared by two parents is listed under both, as PyTorch's state_dict does)."""
+    yield path, module
+    for name, child in module._modules.items():
+        if child is not None:
+            yield from _every_path(child, _join(path, name))
+
+
 def save(module, path):
     """Write ``module.state_dict()`` to ``path`` as an ``.npz`` archive (the path is used as is).
 
     Only arrays are written, no pickled Python objects, so the file is safe to share.
     """
-    state = module.state_dict()
+    state = {name: tensor.numpy() for name, tensor in module.state_dict().items()}
     with open(path, "wb") as f:   # a file object, so numpy does not append ".npz" to the name
         np.savez(f, **state)
 

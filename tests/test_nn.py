@@ -1,5 +1,6 @@
 """nn: Module and Parameter bookkeeping, layers, activations, init, save/load, and training."""
 
+import collections
 import copy
 import warnings
 
@@ -9,6 +10,7 @@ import pytest
 import nn
 import nn.functional as F
 import nn.init
+from nn.optim import SGD
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
 
@@ -268,14 +270,65 @@ def test_sequential_given_a_class_instead_of_an_instance_says_so():
 
 # ----- state_dict / save / load ------------------------------------------------------------
 
-def test_state_dict_holds_copies_of_parameters_and_buffers():
+def test_state_dict_holds_tensors_sharing_memory_with_parameters_and_buffers():
     net = Net()
     state = net.state_dict()
-    assert list(state)[:2] == ["encoder.fc1.weight", "encoder.fc1.bias"]
-    assert {"head.1.running_mean", "head.1.running_var", "head.1.num_batches_tracked"} <= set(state)
-    assert all(isinstance(v, np.ndarray) for v in state.values())
-    state["encoder.fc1.weight"][...] = 42.0
-    assert not (net.encoder.fc1.weight.numpy() == 42.0).any()
+    assert isinstance(state, collections.OrderedDict)
+    assert all(type(v) is Tensor and not v.requires_grad for v in state.values())
+    state["encoder.fc1.weight"][0, 0] = 42.0            # a view: the model sees it (PyTorch too)
+    assert net.encoder.fc1.weight.numpy()[0, 0] == 42.0
+    assert net.state_dict(keep_vars=True)["encoder.fc1.weight"] is net.encoder.fc1.weight
+
+
+def test_state_dict_order_is_pytorchs_own_members_then_children():
+    class WithBuffer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = nn.Linear(1, 1)
+            self.register_buffer("count", Tensor(np.zeros(1)))
+            self.scale = nn.Parameter(Tensor(np.ones(1)))      # registered after inner
+            self.register_buffer("scratch", Tensor(np.zeros(1)), persistent=False)
+
+    assert list(WithBuffer().state_dict()) == ["scale", "count", "inner.weight", "inner.bias"]
+    assert list(Net().state_dict()) == [
+        "encoder.fc1.weight", "encoder.fc1.bias", "encoder.fc2.weight", "encoder.fc2.bias",
+        "head.0.weight", "head.0.bias", "head.1.weight", "head.1.bias", "head.1.running_mean",
+        "head.1.running_var", "head.1.num_batches_tracked", "head.2.weight", "head.2.bias"]
+    assert list(Block().state_dict(prefix="net."))[:1] == ["net.fc1.weight"]
+
+
+def test_a_tied_weight_keeps_both_keys_and_loads_into_both():
+    first, second = nn.Linear(2, 2, bias=False), nn.Linear(2, 2, bias=False)
+    second.weight = first.weight
+    model = nn.Sequential(first, second)
+    state = model.state_dict()
+    assert list(state) == ["0.weight", "1.weight"] and len(list(model.parameters())) == 1
+    assert state["0.weight"] is state["1.weight"]           # one tensor, saved once
+    ones = {"0.weight": np.ones((2, 2)), "1.weight": np.ones((2, 2))}
+    assert repr(model.load_state_dict(ones)) == "<All keys matched successfully>"
+    assert (second.weight.numpy() == 1).all()
+
+
+def test_load_state_dict_non_strict_returns_pytorchs_named_tuple():
+    net = Block()
+    state = net.state_dict()
+    del state["fc2.bias"]
+    state["extra"] = np.zeros(1)
+    result = net.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["fc2.bias"] and result.unexpected_keys == ["extra"]
+    assert result == (["fc2.bias"], ["extra"])
+    with pytest.raises(RuntimeError, match="missing key 'fc2.bias'"):   # PyTorch's type
+        net.load_state_dict(state)
+    with pytest.raises(NotImplementedError, match="assign=True"):
+        net.load_state_dict(net.state_dict(), assign=True)
+
+
+def test_load_state_dict_keeps_an_optimizers_parameters_valid():
+    model, source = Block(), Block()
+    opt = SGD(model.parameters(), lr=0.1)
+    model.load_state_dict(source.state_dict())
+    assert opt.param_groups[0]["params"][0] is model.fc1.weight
+    np.testing.assert_array_equal(model.fc1.weight.numpy(), source.fc1.weight.numpy())
 
 
 def test_load_state_dict_round_trip_restores_outputs():

@@ -25,6 +25,7 @@ def round_trip(obj):
 
 
 def assert_same_array(got, want):
+    got, want = np.asarray(got), np.asarray(want)   # Tensors (of a state dict) or arrays
     assert got.dtype == want.dtype and got.shape == want.shape
     assert got.tobytes() == want.tobytes()      # bit for bit: NaN payloads, -0.0 included
 

@@ -83,7 +83,7 @@ SCRIPT = textwrap.dedent('''
                "checkpoint.pt")
     for epoch in range(3, 6):
         train_epoch(model, optimizer, scheduler)
-    straight = {k: v.copy() for k, v in model.state_dict().items()}
+    straight = {k: v.clone() for k, v in model.state_dict().items()}
 
     resumed, optimizer2, scheduler2 = make()   # different initial weights
     checkpoint = torch.load("checkpoint.pt", map_location=device, weights_only=True)
