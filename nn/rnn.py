@@ -189,6 +189,18 @@ class RNNBase(Module):
         """Does nothing: PyTorch packs the weights into one block for cuDNN; there is no
         cuDNN here, so scripts that call this run unchanged."""
 
+    @property
+    def all_weights(self):
+        """The parameters per layer and direction, as PyTorch lists them:
+        ``[[weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0], ...]``."""
+        return [[getattr(self, name) for name in self._weight_names(k, suffix)]
+                for k in range(self.num_layers) for suffix in self._suffixes()]
+
+    def _weight_names(self, k, suffix):
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        names += ["weight_hr"] if self.proj_size else []
+        return [f"{name}_l{k}{suffix}" for name in names]
+
     def _out_size(self):
         return self.proj_size or self.hidden_size
 

@@ -281,6 +281,9 @@ def test_parameter_names_shapes_and_order_follow_pytorch():
         ("weight_ih_l0", (20, 3)), ("weight_hh_l0", (20, 2)), ("bias_ih_l0", (20,)),
         ("bias_hh_l0", (20,)), ("weight_hr_l0", (2, 5))]
     assert projected.weight_ih_l1.shape == (20, 2)    # the next layer reads the projected h
+    groups = nn.GRU(2, 3, num_layers=2, bidirectional=True).all_weights
+    assert [[p.shape for p in group] for group in groups] == (
+        [[(9, 2), (9, 3), (9,), (9,)]] * 2 + [[(9, 6), (9, 3), (9,), (9,)]] * 2)
     assert nn.RNNCell(2, 3, bias=False).bias_ih is None
 
 
