@@ -833,3 +833,18 @@ def test_requires_grad_given_positionally_is_not_a_shape():
     t = Tensor(np.ones(2), 1)                  # requires_grad=1: truthy, not a size
     assert t.requires_grad and t.shape == (2,)
     assert Tensor(3.0, True).requires_grad and Tensor(2, False).shape == (2,)
+
+
+def test_a_one_element_integer_tensor_is_a_python_index():
+    classes = ["a", "b", "c"]
+    assert classes[torch.tensor([0.1, 0.9, 0.3]).argmax(0)] == "b"   # the quickstart's line
+    assert classes[torch.tensor([[2]])] == "c" and list(range(torch.tensor(2))) == [0, 1]
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        classes[torch.tensor(1.0)]
+    with pytest.raises(TypeError, match="only integer tensors of a single element"):
+        classes[torch.tensor([0, 1])]
+
+
+def test_accelerator_says_there_is_none():
+    assert not torch.accelerator.is_available() and torch.accelerator.device_count() == 0
+    assert torch.accelerator.current_accelerator() is None

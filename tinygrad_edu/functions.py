@@ -6,6 +6,7 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 
 import builtins   # this module defines all, any, round, sum, max, ... as PyTorch's
 import math
+import types
 
 import numpy as np
 
@@ -60,6 +61,15 @@ def from_numpy(array):
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
     return Tensor(array)
+
+
+# tg.accelerator (PyTorch 2.6+), what the quickstart tutorial asks before it picks "cpu":
+# ``torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"``
+accelerator = types.SimpleNamespace(
+    is_available=lambda: False,          # no GPU or other accelerator, ever
+    current_accelerator=lambda: None,    # as PyTorch answers on a machine without one
+    device_count=lambda: 0,
+)
 
 
 # every factory takes PyTorch's device= (the CPU only: see devices.py)

@@ -251,6 +251,14 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods, ComparisonMetho
     def __int__(self):
         return int(self.item())
 
+    def __index__(self):
+        # a one-element integer tensor as a Python index, as in PyTorch:
+        # classes[pred.argmax()], range(n), xs[:k]
+        if self._data.dtype.kind not in "biu" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of a single element can be used as an index, "
+                            f"this one is {self._data.dtype} of shape {self.shape}")
+        return int(self._data.item())
+
     def __format__(self, spec):
         # f"{loss:.4f}" formats the number of a 0-d tensor, as in PyTorch
         if self._data.ndim == 0:
