@@ -443,6 +443,13 @@ class Module:
         its running statistics. It does not turn off gradient recording; use ``no_grad()``."""
         return self.train(False)
 
+    def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` of every parameter (``False`` freezes them, as for
+        fine-tuning); returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: ``p.grad = None`` (PyTorch's default), or zero it."""
         for param in self.parameters():

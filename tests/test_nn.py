@@ -824,3 +824,11 @@ def test_registered_attributes_stay_in_step_with_the_registries():
     model.head = None
     assert model.head is None and model._modules["head"] is None
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+
+
+def test_requires_grad_freezes_and_unfreezes_every_parameter():
+    net = Block()
+    assert net.requires_grad_(False) is net
+    assert not any(p.requires_grad for p in net.parameters())
+    net.fc2.requires_grad_()
+    assert [p.requires_grad for p in net.parameters()] == [False, False, True, True]
