@@ -177,7 +177,7 @@ def test_shown_output_must_be_what_the_block_prints(tmp_path, monkeypatch):
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 # pages other work in progress is writing; a link to them is allowed before they exist
-PENDING = {"docs/layers.md", "docs/pytorch.md"}
+PENDING = {"docs/layers.md"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
