@@ -157,6 +157,14 @@ def test_max_pool_padding_is_never_picked_and_indices_skip_it():
     assert np.array_equal(indices.numpy()[0, 0], [[0, 1, 3], [5, 6, 8], [15, 16, 18]])
 
 
+def test_max_pool_of_integers_keeps_the_dtype():
+    x = Tensor(np.array([[[[1, -5, 2], [7, 0, 3], [4, 4, -9]]]], dtype=np.int64))
+    # windows start at rows/columns -1 and 1: {1}, {-5, 2}, {7, 4}, {0, 3, 4, -9}
+    out = F.max_pool2d(x, 2, padding=1)
+    assert out.dtype == np.int64
+    assert np.array_equal(out.numpy()[0, 0], [[1, 2], [7, 4]])
+
+
 def test_max_pool_propagates_nan():
     x = Tensor(np.array([[[1.0, np.nan, 2.0, 0.5]]]))
     assert np.isnan(F.max_pool1d(x, 2).numpy()[0, 0, 0])

@@ -47,13 +47,14 @@ def _tuple(value, n, name, op, minimum=1):
     return tuple(int(v) for v in value)
 
 
-def _batched(input, dims, op):
-    """(input as a batched float Tensor (N, C, *spatial), whether a batch axis was added)."""
+def _batched(input, dims, op, integers=False):
+    """(input as a batched Tensor (N, C, *spatial), whether a batch axis was added); floats
+    only, unless ``integers`` (max pooling takes integer images too, as PyTorch)."""
     x = _as_tensor(input)
     if x.ndim not in (dims + 1, dims + 2):
         raise ValueError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) "
                          f"input, got shape {tuple(x.shape)}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind != "f" and not (integers and x.dtype.kind in "iu"):
         raise TypeError(f"{op}: needs a floating-point input, got dtype {x.dtype} (shape "
                         f"{tuple(x.shape)}); convert it with x.float()")
     if x.ndim == dims + 1:
@@ -191,10 +192,11 @@ def _conv_padding(padding, kernel, stride, dilation, dims, op):
 # ----- pooling ---------------------------------------------------------------------------------
 
 
-def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, dims, op):
+def _pool_setup(input, kernel_size, stride, padding, dilation, ceil_mode, dims, op,
+                integers=False):
     """Common checks of the pools: (x as 2-D batched, added_batch, kernel, stride, padding,
     dilation, extra) where extra is ceil_mode's additional padding at the end of each axis."""
-    x, added_batch = _batched(input, dims, op)
+    x, added_batch = _batched(input, dims, op, integers)
     kernel = _tuple(kernel_size, dims, "kernel_size", op)
     stride = kernel if stride is None or stride == [] or stride == () else \
         _tuple(stride, dims, "stride", op)
@@ -231,7 +233,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """The largest value of each kh x kw window: (N, C, H, W) or (C, H, W) -> (N, C, Ho, Wo).
 
     ``stride`` defaults to ``kernel_size``; padding (at most half the kernel) counts as
-    -inf, so it is never picked. Gradient: all of it goes to the window's maximum; among
+    -inf, so it is never picked. Integer images work too (without gradient), as in PyTorch. Gradient: all of it goes to the window's maximum; among
     tied maxima, to the first in row-major order (as PyTorch, whose ``return_indices``
     names that element) -- unlike ``Tensor.max``, which splits it among ties. A NaN in a
     window is its maximum (the last NaN, as PyTorch). ``return_indices=True`` also returns
@@ -251,10 +253,11 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, dims,
               op):
     x, added_batch, kernel, stride, padding, dilation, extra = _pool_setup(
-        input, kernel_size, stride, padding, dilation, ceil_mode, dims, op)
+        input, kernel_size, stride, padding, dilation, ceil_mode, dims, op, integers=True)
     widths = tuple((p, p + e) for p, e in zip(padding, extra))
     if any(before or after for before, after in widths):   # padding is -inf: it never wins
-        x = apply(ops.Pad, x, widths=((0, 0), (0, 0)) + widths, value=-np.inf)
+        lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        x = apply(ops.Pad, x, widths=((0, 0), (0, 0)) + widths, value=lowest)
     n, c, height, width = x.shape
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
     ho, wo = (ops.window_count(height, kh, sh, dh), ops.window_count(width, kw, sw, dw))
@@ -263,7 +266,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
     # view holding that tap of every window at once. PyTorch's rule: a later tap replaces
     # the pick only if strictly greater (the first of tied maxima wins) or NaN (the last NaN).
     values = x.detach().numpy()
-    has_nan = bool(np.isnan(values).any())
+    has_nan = values.dtype.kind == "f" and bool(np.isnan(values).any())
     # flat position in x of each window's first tap (N, C, Ho, Wo), and each tap's offset
     first = _first_taps(n, c, height, width, ho, wo, sh, sw)
     best, offset = None, np.zeros(first.shape, dtype=np.int64)
