@@ -104,9 +104,11 @@ class Tensor(ElementwiseMethods, ReductionMethods, ShapeMethods, ComparisonMetho
         elif type(data) is tuple and not data:   # Tensor(): PyTorch's empty float32 tensor
             data = np.zeros(0, np.float32)
         array = factories.as_array(data, dtype)
-        if array.dtype.kind != "f" and dtype is None and not isinstance(
-                data, (np.ndarray, np.generic, TensorBase)):
-            array = array.astype(FLOAT32)   # Python ints and bools: float32, as torch.Tensor
+        # Python ints and bools become float32, as torch.Tensor makes them (numpy arrays,
+        # the common case, are tested first: type(...) is cheaper than isinstance)
+        if dtype is None and type(data) is not np.ndarray and array.dtype.kind != "f" and \
+                not isinstance(data, (np.generic, TensorBase)):
+            array = array.astype(FLOAT32)
         self._data = array
         self.grad = None
         self._requires_grad = False
