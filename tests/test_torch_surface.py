@@ -848,3 +848,33 @@ def test_a_one_element_integer_tensor_is_a_python_index():
 def test_accelerator_says_there_is_none():
     assert not torch.accelerator.is_available() and torch.accelerator.device_count() == 0
     assert torch.accelerator.current_accelerator() is None
+
+
+def test_swapaxes_movedim_narrow_and_mT_move_values_and_gradients():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = Tensor(a, requires_grad=True)
+    np.testing.assert_array_equal(torch.swapaxes(x, 0, 2).numpy(), a.transpose(2, 1, 0))
+    assert x.swapdims(0, 1).shape == (3, 2, 4) and x.mT.shape == (2, 4, 3)
+    np.testing.assert_array_equal(x.mT.numpy()[1], a[1].T)
+    assert torch.movedim(x, 0, -1).shape == (3, 4, 2)
+    assert x.movedim((0, 1), (2, 0)).shape == (3, 4, 2)             # numpy: moveaxis
+    np.testing.assert_array_equal(x.moveaxis((0, 1), (2, 0)).numpy(),
+                                  np.moveaxis(a, (0, 1), (2, 0)))
+    piece = torch.narrow(x, 2, -3, 2)                                # elements 1 and 2
+    np.testing.assert_array_equal(piece.numpy(), a[:, :, 1:3])
+    (piece.sum() + x.mT.sum() * 0).backward()
+    assert x.grad.numpy()[:, :, 1:3].all() and not x.grad.numpy()[:, :, [0, 3]].any()
+    with pytest.raises(IndexError, match="narrow: start 3 and length 2 do not fit axis 2"):
+        x.narrow(2, 3, 2)
+    with pytest.raises(ValueError, match="mT: needs at least 2 axes"):
+        torch.ones(3).mT
+
+
+def test_amax_and_amin_functions_reduce_over_dims():
+    a = np.array([[1.0, 5.0, 5.0], [7.0, 0.0, 2.0]])
+    assert torch.amax(Tensor(a)).item() == 7.0 and torch.amin(Tensor(a)).item() == 0.0
+    np.testing.assert_array_equal(torch.amax(Tensor(a), 1).numpy(), [5.0, 7.0])
+    assert torch.amin(Tensor(a), (0, 1), keepdim=True).shape == (1, 1)
+    x = Tensor(a, requires_grad=True)
+    torch.amax(x, 1).sum().backward()                 # the tie at 5.0 shares the gradient
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [1, 0, 0]])

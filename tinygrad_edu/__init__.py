@@ -46,6 +46,7 @@ from .functions import Size, e, inf, nan, pi  # issue 14
 from .dtypes import finfo, iinfo  # issue 14
 from .devices import backends, cuda, device
 from .functions import accelerator  # tg.accelerator.is_available(): False
+from .functions import amax, amin, moveaxis, movedim, narrow, swapaxes, swapdims  # issue 14
 from .dtypes import bfloat16, get_default_dtype, half, int8, int16, short, uint8
 from .dtypes import int_ as int  # noqa: A001 - PyTorch's tg.int (int32)
 from .gradcheck import GradcheckError, gradcheck

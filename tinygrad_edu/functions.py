@@ -528,6 +528,37 @@ def transpose(x, dim0, dim1):
     return _t(x).transpose(dim0, dim1)
 
 
+def swapaxes(x, axis0, axis1):
+    """x with two axes swapped (``torch.swapaxes``, also ``swapdims``)."""
+    return _t(x).swapaxes(axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def movedim(x, source, destination):
+    """x with axes ``source`` moved to ``destination`` (``torch.movedim``, ``moveaxis``)."""
+    return _t(x).movedim(source, destination)
+
+
+moveaxis = movedim
+
+
+def narrow(x, dim, start, length):
+    """The ``length`` elements of x from ``start`` along ``dim`` (``torch.narrow``)."""
+    return _t(x).narrow(dim, start, length)
+
+
+def amax(x, dim=(), keepdim=False):
+    """The largest values over ``dim`` (all axes by default); ties share the gradient."""
+    return _t(x).amax(axis=None if dim == () else dim, keepdims=keepdim)
+
+
+def amin(x, dim=(), keepdim=False):
+    """The smallest values over ``dim`` (all axes by default); ties share the gradient."""
+    return _t(x).amin(axis=None if dim == () else dim, keepdims=keepdim)
+
+
 def permute(x, dims):
     """x with its axes reordered."""
     return _t(x).permute(dims)

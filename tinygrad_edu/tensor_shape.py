@@ -69,6 +69,44 @@ class ShapeMethods:
         """Swap two axes (by default the last two: a matrix transpose), as ``torch.transpose``."""
         return composites.transpose(self, axis0, axis1)
 
+    def swapaxes(self, axis0, axis1):
+        """Swap two axes (numpy's and PyTorch's ``swapaxes``; ``swapdims`` too)."""
+        return composites.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    @property
+    def mT(self):
+        """The last two axes swapped: a batch of matrices transposed, (..., n, m) -> (..., m, n)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: needs at least 2 axes, got shape {self.shape}")
+        return composites.transpose(self, -2, -1)
+
+    def movedim(self, source, destination):
+        """Axes ``source`` moved to positions ``destination`` (ints or tuples), the others
+        keeping their order (``torch.movedim``, numpy's ``moveaxis``)."""
+        source = normalize_axis(source, self.shape, "movedim")
+        destination = normalize_axis(destination, self.shape, "movedim")
+        if len(source) != len(destination):
+            raise ValueError(f"movedim: {len(source)} source axes but {len(destination)} "
+                             "destinations")
+        order = [axis for axis in range(self.ndim) if axis not in source]
+        for to, axis in sorted(zip(destination, source)):
+            order.insert(to, axis)
+        return self.permute(order)
+
+    moveaxis = movedim
+
+    def narrow(self, dim, start, length):
+        """The ``length`` elements from ``start`` along ``dim`` (a view, as ``torch.narrow``)."""
+        axis = normalize_axis(dim, self.shape, "narrow")[0]
+        size = self.shape[axis]
+        begin = start + size if start < 0 else start
+        if not (0 <= begin <= size and 0 <= length and begin + length <= size):
+            raise IndexError(f"narrow: start {start} and length {length} do not fit axis "
+                             f"{axis} of size {size} (shape {self.shape})")
+        return self[(slice(None),) * axis + (slice(begin, begin + length),)]
+
     def flatten(self, start_dim=0, end_dim=-1):
         """Merge axes ``start_dim..end_dim`` into one (all of them by default)."""
         return composites.flatten(self, start_dim, end_dim)
