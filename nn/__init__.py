@@ -17,7 +17,7 @@ same modules under a second name, arranged by ``tinygrad_edu/nn.py``.
 from . import functional, init, optim, utils
 from .activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .attention import MultiheadAttention
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .diagnose import diagnose
 from .layers import BatchNorm1d, Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss

@@ -1,7 +1,8 @@
-"""Convolution layers: Conv1d and Conv2d, as PyTorch's.
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, as PyTorch's.
 
 Each forward is ``F.conv1d`` / ``F.conv2d`` (windows cut by ``ops.Unfold``, then one matrix
-product with the flattened kernels), so nothing here differentiates. Parameters have
+product with the flattened kernels) or a transposed one (one matrix product, then
+``ops.Fold``), so nothing here differentiates. Parameters have
 PyTorch's names, shapes and default initialisation.
 """
 
@@ -57,13 +58,15 @@ class _ConvNd(Module):
         self.groups = int(groups)
         self.padding_mode = padding_mode
         dtype = np.float32 if dtype is None else dtype
-        self.weight = Parameter(Tensor.zeros(self.out_channels, self.in_channels // self.groups,
-                                             *self.kernel_size, dtype=dtype))
+        self.weight = Parameter(Tensor.zeros(*self._weight_shape(), dtype=dtype))
         if bias:
             self.bias = Parameter(Tensor.zeros(self.out_channels, dtype=dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _weight_shape(self):
+        return (self.out_channels, self.in_channels // self.groups) + self.kernel_size
 
     def reset_parameters(self):
         """PyTorch's default: weight ~ kaiming_uniform_(a=sqrt(5)), i.e. U(-k, k) with
@@ -143,3 +146,86 @@ class Conv1d(_ConvNd):
 
     dims = 1
     _function = staticmethod(F.conv1d)
+
+
+class _ConvTransposeNd(_ConvNd):
+    """What ConvTranspose1d and ConvTranspose2d share (weight (in, out / groups, *kernel))."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'{name}: only "zeros" padding mode is supported, got '
+                             f"{padding_mode!r}")
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.output_padding = F.conv._tuple(output_padding, self.dims, "output_padding", name,
+                                            minimum=0)
+
+    def _weight_shape(self):
+        # PyTorch's layout: (in, out / groups, *kernel), so init's fan_in (read from axis 1)
+        # is out / groups * kernel size, as in PyTorch
+        return (self.in_channels, self.out_channels // self.groups) + self.kernel_size
+
+    def forward(self, x, output_size=None):
+        """x: (N, C_in, *spatial) or unbatched; ``output_size`` picks the output_padding that
+        gives that size (the last ``dims`` entries are used)."""
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        dims = self.dims
+        if x.ndim not in (dims + 1, dims + 2) or x.shape[-dims - 1] != self.in_channels:
+            layout = "(N, C, L) or (C, L)" if dims == 1 else "(N, C, H, W) or (C, H, W)"
+            raise ValueError(f"{self._describe()} expected input {layout} with C = "
+                             f"{self.in_channels} channels, got shape {tuple(x.shape)}")
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(x, tuple(output_size)[-dims:])
+        return type(self)._function(x, self.weight, self.bias, self.stride, self.padding,
+                                    output_padding, self.groups, self.dilation)
+
+    def _output_padding_for(self, x, wanted):
+        sizes = x.shape[-self.dims:]
+        smallest = tuple((n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in zip(
+            sizes, self.stride, self.padding, self.dilation, self.kernel_size))
+        largest = tuple(m + s - 1 for m, s in zip(smallest, self.stride))
+        if any(not lo <= w <= hi for w, lo, hi in zip(wanted, smallest, largest)):
+            raise ValueError(f"{self._describe()}: requested an output size of {wanted}, but "
+                             f"valid sizes range from {smallest} to {largest} (for an input of "
+                             f"spatial size {tuple(sizes)})")
+        return tuple(w - lo for w, lo in zip(wanted, smallest))
+
+    def extra_repr(self):
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * self.dims:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self.dims:
+            text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self.dims:
+            text += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution layer ("deconvolution"): (N, C_in, H, W) -> (N, C_out, Ho, Wo).
+
+    ``weight``: (in_channels, out_channels / groups, kh, kw), as PyTorch's; Ho = (H - 1) stride
+    - 2 padding + dilation (kh - 1) + output_padding + 1. ``forward(x, output_size=...)``
+    chooses output_padding for a wanted size. See ``F.conv_transpose2d``.
+    """
+
+    dims = 2
+    _function = staticmethod(F.conv_transpose2d)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution layer: (N, C_in, L) -> (N, C_out, Lo); as ConvTranspose2d."""
+
+    dims = 1
+    _function = staticmethod(F.conv_transpose1d)

@@ -127,6 +127,33 @@ def test_unbatched_input_gives_the_unbatched_result():
     assert F.avg_pool1d(t64(3, 8), 2).shape == (3, 4)
 
 
+def test_transposed_convolution_by_hand():
+    # stride 2, 2x2 ones kernel: each input pixel becomes a 2x2 block of its value
+    # (nearest-neighbour upsampling); stride 1 with a 2x2 ones kernel on [[1, 2], [3, 4]]
+    # adds overlapping 2x2 patches: corners 1, 2, 3, 4; edges 1+2, 1+3, 2+4, 3+4; centre 10
+    x = Tensor(np.array([[[[1.0, 2], [3, 4]]]]))
+    ones = Tensor(np.ones((1, 1, 2, 2)))
+    assert np.array_equal(F.conv_transpose2d(x, ones, stride=2).numpy()[0, 0],
+                          np.kron([[1, 2], [3, 4]], np.ones((2, 2))))
+    assert np.array_equal(F.conv_transpose2d(x, ones).numpy()[0, 0],
+                          [[1, 3, 2], [4, 10, 6], [3, 7, 4]])
+    # padding crops a border, output_padding adds rows/columns no patch reaches (bias only)
+    out = F.conv_transpose2d(x, ones, Tensor(np.array([0.5])), stride=2, padding=1,
+                             output_padding=1).numpy()[0, 0]
+    assert np.array_equal(out, np.kron([[1, 2], [3, 4]], np.ones((2, 2)))[1:, 1:] + 0.5)
+
+
+def test_transposed_convolution_is_the_adjoint_of_convolution():
+    # <conv2d(x, w), y> == <x, conv_transpose2d(y, w)> for the same stride, padding, dilation
+    x, w = _rng.standard_normal((2, 4, 7, 6)), _rng.standard_normal((6, 2, 3, 2))
+    args = dict(stride=(2, 1), padding=(1, 1), dilation=(1, 2), groups=2)
+    z = F.conv2d(Tensor(x), Tensor(w), **args).numpy()
+    y = _rng.standard_normal(z.shape)
+    back = F.conv_transpose2d(Tensor(y), Tensor(w), output_padding=(0, 0), **args).numpy()
+    assert back.shape == x.shape
+    np.testing.assert_allclose((z * y).sum(), (x * back).sum(), rtol=1e-10)
+
+
 # ----- pooling by hand --------------------------------------------------------------------------
 
 def test_max_pool_by_hand():
@@ -255,6 +282,10 @@ GRADIENT_CASES = {
         [(2, 2, 4, 4), (2, 2, 3, 3)]),
     "conv1d": (lambda x, w: F.conv1d(x, w, stride=2, padding=1, dilation=2),
                [(2, 3, 9), (2, 3, 3)]),
+    "conv_transpose2d": (
+        lambda x, w, b: F.conv_transpose2d(x, w, b, stride=(2, 1), padding=(1, 0),
+                                           output_padding=(1, 0), groups=2, dilation=(1, 2)),
+        [(1, 4, 3, 3), (4, 1, 2, 2), (2,)]),
     "max_pool2d-ceil-dilation": (
         lambda x: F.max_pool2d(x, (2, 3), stride=2, padding=1, dilation=(2, 1), ceil_mode=True),
         [(1, 2, 6, 7)]),
@@ -432,6 +463,10 @@ def test_wrong_channel_count_names_the_layer_and_shapes():
     (lambda: F.interpolate(Tensor.zeros(1, 1, 4, 4), size=8, align_corners=True),
      r"align_corners option can only be set"),
     (lambda: F.fold(Tensor.zeros(1, 8, 5), (4, 4), 2), r"fold: input of shape \(1, 8, 5\)"),
+    (lambda: F.conv_transpose2d(Tensor.zeros(1, 2, 3, 3), Tensor.zeros(3, 1, 2, 2)),
+     r"conv_transpose2d: weight of shape \(3, 1, 2, 2\) expects 3 input channels"),
+    (lambda: F.conv_transpose2d(Tensor.zeros(1, 2, 3, 3), Tensor.zeros(2, 1, 2, 2), stride=2,
+                                output_padding=2), r"output_padding \(2, 2\) must be smaller"),
 ])
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
@@ -444,6 +479,15 @@ def test_module_arguments_are_checked():
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="padding_mode must be one of"):
         nn.Conv2d(1, 1, 3, padding_mode="mirror")
+    deconv = nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1)
+    assert [(name, p.shape) for name, p in deconv.named_parameters()] == [
+        ("weight", (3, 4, 3, 3)), ("bias", (4,))]
+    assert deconv(Tensor.ones(1, 3, 5, 5), output_size=(10, 10)).shape == (1, 4, 10, 10)
+    with pytest.raises(ValueError, match=r"output size of \(12, 10\), but valid sizes range "
+                                         r"from \(9, 9\) to \(10, 10\)"):
+        deconv(Tensor.ones(1, 3, 5, 5), output_size=(12, 10))
+    assert repr(nn.ConvTranspose1d(2, 4, 3, output_padding=0)) == (
+        "ConvTranspose1d(2, 4, kernel_size=(3,), stride=(1,))")
 
 
 # ----- optional: against PyTorch itself -----------------------------------------------------------

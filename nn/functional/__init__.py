@@ -12,7 +12,8 @@ own. The classes in ``nn`` are thin wrappers around these. One module per topic:
 
 from .activations import dropout, leaky_relu, linear, log_softmax, relu, sigmoid, softmax, tanh
 from .conv import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, conv1d,
-                   conv2d, fold, interpolate, max_pool1d, max_pool2d, pad, unfold)
+                   conv2d, conv_transpose1d, conv_transpose2d, fold, interpolate, max_pool1d,
+                   max_pool2d, pad, unfold)
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, check_reduction,
                      cross_entropy, mse_loss, nll_loss)
 from .sparse import embedding, one_hot

@@ -171,6 +171,95 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, dims, op):
     return out.squeeze(0) if added_batch else out
 
 
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 2-D convolution (the adjoint of conv2d in its input; "deconvolution").
+
+    input: (N, C_in, H, W) or (C_in, H, W); weight: (C_in, C_out / groups, kh, kw), as
+    PyTorch's; bias: (C_out,) -> (N, C_out, Ho, Wo) with
+    Ho = (H - 1) sh - 2 ph + dh (kh - 1) + output_padding + 1 (likewise Wo).
+    Each input pixel scatters its kernel-weighted copy into the output: one matrix product
+    gives every pixel's kh x kw patch, and ``ops.Fold`` adds the patches up where they
+    overlap; ``padding`` then crops that many rows and columns from each border.
+    """
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 2, "conv_transpose2d")
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """Transposed 1-D convolution: input (N, C_in, L) or (C_in, L), weight (C_in, C_out / groups,
+    k); as ``conv_transpose2d``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
+                           dilation, 1, "conv_transpose1d")
+
+
+def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
+                    dims, op):
+    x, added_batch = _batched(input, dims, op)
+    weight = _as_tensor(weight)
+    if weight.ndim != dims + 2:
+        raise ValueError(f"{op}: weight must be {dims + 2}-D (in_channels, out_channels / groups, "
+                         f"{'kh, kw' if dims == 2 else 'k'}), got shape {tuple(weight.shape)}")
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)) \
+            or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    channels = x.shape[1]
+    if weight.shape[0] != channels or channels % groups:
+        raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects "
+                         f"{weight.shape[0]} input channels (divisible by groups={groups}), but "
+                         f"the input of shape {tuple(input.shape)} has {channels}")
+    out_channels = weight.shape[1] * groups
+    if bias is not None:
+        bias = _as_tensor(bias)
+        if tuple(bias.shape) != (out_channels,):
+            raise ValueError(f"{op}: bias must have shape ({out_channels},) for a weight of shape "
+                             f"{tuple(weight.shape)} and groups={groups}, got "
+                             f"{tuple(bias.shape)}")
+    kernel = tuple(weight.shape[2:])
+    stride = _tuple(stride, dims, "stride", op)
+    dilation = _tuple(dilation, dims, "dilation", op)
+    padding = _tuple(padding, dims, "padding", op, minimum=0)
+    output_padding = _tuple(output_padding, dims, "output_padding", op, minimum=0)
+    if any(o >= max(s, d) for o, s, d in zip(output_padding, stride, dilation)):
+        raise ValueError(f"{op}: output_padding {output_padding} must be smaller than either "
+                         f"stride {stride} or dilation {dilation}")
+    if dims == 1:   # run as 2-D of height 1
+        x, weight = _as_2d(x), weight.unsqueeze(2)
+        kernel, stride, dilation = (1,) + kernel, (1,) + stride, (1,) + dilation
+        padding, output_padding = (0,) + padding, (0,) + output_padding
+    n, _, h, w = x.shape
+    # the patches cover (H - 1) sh + dh (kh - 1) + 1 rows; output_padding adds rows at the
+    # end that no patch reaches, then padding crops both borders
+    covered = tuple((size - 1) * s + d * (k - 1) + 1
+                    for size, s, d, k in zip((h, w), stride, dilation, kernel))
+    out_size = tuple(c + o - 2 * p for c, o, p in zip(covered, output_padding, padding))
+    if min(out_size) < 1:
+        raise ValueError(f"{op}: padding {padding[-dims:]} crops the whole output of the input "
+                         f"of shape {tuple(input.shape)}")
+    pixels = x.permute(0, 2, 3, 1).reshape(n * h * w, channels)    # one row per input pixel
+    if groups == 1:
+        # (N*H*W, C_in) @ (C_in, C_out*kh*kw): every pixel's weighted patch, one BLAS call
+        patches = pixels @ weight.reshape(channels, -1)
+    else:
+        per_group = channels // groups
+        rows = pixels.reshape(n * h * w, groups, per_group).permute(1, 0, 2)
+        kernels = weight.reshape(groups, per_group, -1)             # (G, C_in/G, C_out/G*k)
+        patches = (rows @ kernels).permute(1, 0, 2).reshape(n * h * w, -1)
+    patches = patches.reshape(n, h, w, out_channels, kernel[0], kernel[1])
+    out = apply(ops.Fold, patches, output_shape=(n, out_channels) + covered,
+                kernel_size=kernel, stride=stride, dilation=dilation)
+    if any(output_padding):
+        out = apply(ops.Pad, out, widths=((0, 0), (0, 0)) + tuple((0, o) for o in output_padding))
+    if any(padding):
+        out = out[:, :, padding[0]:padding[0] + out_size[0], padding[1]:padding[1] + out_size[1]]
+    if bias is not None:
+        out = out + bias.reshape(-1, 1, 1)
+    if dims == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if added_batch else out
+
+
 def _conv_padding(padding, kernel, stride, dilation, dims, op):
     """((before, after), ...) per spatial axis from an int, a tuple, 'valid' or 'same'."""
     if isinstance(padding, str):
@@ -614,4 +703,4 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d",
-           "conv2d", "fold", "interpolate", "max_pool1d", "max_pool2d", "pad", "unfold"]
+           "conv2d", "conv_transpose1d", "conv_transpose2d", "fold", "interpolate", "max_pool1d", "max_pool2d", "pad", "unfold"]
