@@ -296,3 +296,11 @@ def test_learning_pytorch_with_examples_matches_a_descent_replayed_in_numpy(
     layer = names["linear_layer"]
     np.testing.assert_allclose(layer.weight.numpy()[0], w, rtol=2e-3, atol=2e-4)
     assert layer.bias.item() == pytest.approx(bias, rel=2e-3, abs=2e-4)
+
+
+@pytest.mark.parametrize("name", ["QUICKSTART", "REGRESSION", "MANUAL"])
+def test_the_scripts_are_real_pytorch_scripts(name, tmp_path, monkeypatch):
+    # a second opinion: with PyTorch installed, the same text with torch's imports runs too
+    pytest.importorskip("torch")
+    source = globals()[name].replace("tinygrad_edu", "torch")
+    run(source, f"{name.lower()}.py", tmp_path, monkeypatch)
