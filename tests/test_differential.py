@@ -1247,3 +1247,44 @@ def test_getitem_repeated_indices_add_up(n, data):
     np.testing.assert_array_equal(out.numpy(), np.arange(n)[index])
     out.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.bincount(np.array(index) % n, minlength=n))
+
+
+# ----- the legacy constructor and state_dict, against PyTorch when it is importable --------
+
+LEGACY = [   # (Tensor(...) arguments, expected dtype, expected shape), by PyTorch's rules
+    (([1, 2],), np.float32, (2,)),
+    (([[True], [False]],), np.float32, (2, 1)),
+    (((1, 2.5),), np.float32, (2,)),
+    ((3,), np.float32, (3,)),
+    ((2, 3), np.float32, (2, 3)),
+    ((), np.float32, (0,)),
+]
+
+
+@pytest.mark.parametrize("args, dtype, shape", LEGACY, ids=repr)
+def test_legacy_constructor_gives_pytorchs_dtype_and_shape(args, dtype, shape):
+    made = tg.Tensor(*args)
+    assert made.dtype == dtype and made.shape == shape
+
+
+@pytest.mark.parametrize("args, dtype, shape", LEGACY, ids=repr)
+def test_legacy_constructor_table_matches_pytorch(args, dtype, shape):
+    torch = pytest.importorskip("torch")
+    theirs = torch.Tensor(*args)
+    assert str(theirs.dtype) == f"torch.{np.dtype(dtype).name}" and tuple(theirs.shape) == shape
+
+
+STATE_KEYS = ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+              "1.num_batches_tracked", "2.0.weight", "2.0.bias"]
+
+
+def test_state_dict_keys_come_in_pytorchs_order():
+    import tinygrad_edu.nn as nn
+    ours = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Sequential(nn.Linear(3, 1)))
+    assert list(ours.state_dict()) == STATE_KEYS
+
+
+def test_state_dict_key_order_matches_pytorch():
+    tnn = pytest.importorskip("torch").nn
+    theirs = tnn.Sequential(tnn.Linear(2, 3), tnn.BatchNorm1d(3), tnn.Sequential(tnn.Linear(3, 1)))
+    assert list(theirs.state_dict()) == STATE_KEYS
