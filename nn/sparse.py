@@ -32,7 +32,7 @@ class Embedding(Module):
     0..num_embeddings-1 raise an IndexError, as in PyTorch.
 
         emb = nn.Embedding(10, 3)
-        emb(Tensor([[1, 2], [4, 9]])).shape     # (2, 2, 3)
+        emb(tg.tensor([[1, 2], [4, 9]])).shape     # (2, 2, 3): ids are integers
     """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None,

@@ -438,3 +438,26 @@ def test_every_primitive_keeps_its_saved_state_in_slots():
     from tinygrad_edu import ops
     for op_cls in ops.PRIMITIVES:
         assert not hasattr(op_cls(), "__dict__"), op_cls.__name__
+
+
+def test_inference_mode_records_nothing_as_a_block_and_as_a_decorator():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    with tg.inference_mode():
+        y = w * 3
+    assert not y.requires_grad and y._op is None and tg.is_grad_enabled()
+
+    @tg.inference_mode()
+    def f(t):
+        return t * 2
+
+    @tg.inference_mode
+    def g(t):
+        return t * 2
+
+    assert not f(w).requires_grad and not g(w).requires_grad and tg.is_grad_enabled()
+    with tg.inference_mode(False):          # as PyTorch: False leaves the grad mode alone
+        assert (w * 2).requires_grad
+    with tg.no_grad(), tg.inference_mode(False):
+        assert not (w * 2).requires_grad
+    with pytest.raises(TypeError, match="inference_mode"):
+        tg.inference_mode("yes")

@@ -9,7 +9,8 @@ from . import graph
 from . import memory   # plugs graph lightening into the engine
 from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                       set_detect_anomaly)
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled, walk
+from .autograd import (enable_grad, grad, inference_mode, is_grad_enabled, no_grad,
+                       set_grad_enabled, walk)
 from .check_backprop import check_backprop
 from .compare import GradientComparison, GradientReport, compare_gradients
 from .functions import (

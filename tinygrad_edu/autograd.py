@@ -155,6 +155,35 @@ class enable_grad(no_grad):
     mode = True
 
 
+class inference_mode(_GradMode):
+    """PyTorch's ``torch.inference_mode``: here the same as ``no_grad`` (record nothing).
+
+    ``inference_mode(False)`` leaves the grad mode as it is. PyTorch also marks the tensors
+    made inside as usable only outside autograd; here they are ordinary tensors without a
+    graph, exactly as under ``no_grad``. Also a decorator: ``@tg.inference_mode()``.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):   # used bare, as @tg.inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be True or False, got {mode!r}")
+        self.active = mode
+
+    def __enter__(self):
+        self.mode = False if self.active else is_grad_enabled()
+        return super().__enter__()
+
+    def __call__(self, fn):
+        self.mode = False if self.active else None
+        if self.mode is None:
+            return fn
+        return super().__call__(fn)
+
+
 class set_grad_enabled(_GradMode):
     """Turn graph recording on or off, at once; as a context manager, until the block ends.
 

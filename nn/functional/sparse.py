@@ -29,7 +29,7 @@ def _integer_indices(input, name):
 def one_hot(tensor, num_classes=-1):
     """Class labels as one-hot rows: shape (*, ) -> (*, num_classes), dtype int64, no gradient.
 
-    ``one_hot(Tensor([0, 2]), 3)`` is ``[[1, 0, 0], [0, 0, 1]]``. With ``num_classes=-1`` the
+    ``one_hot(tg.tensor([0, 2]), 3)`` is ``[[1, 0, 0], [0, 0, 1]]``. With ``num_classes=-1`` the
     number of classes is ``max(tensor) + 1`` (an empty tensor then raises: there is nothing
     to count). Negative labels and labels >= num_classes raise a ValueError naming the first
     one. The result is int64, as in PyTorch: call ``.float()`` to multiply it with logits.
