@@ -13,7 +13,7 @@ The rules a page follows (docs/index.md, "Writing a page", says the same for aut
   numbers of a page quoted in a report aside), so a report shown in a page is the one the
   code above it really prints.
 - Blocks run in a temporary working directory (files they write land there) with a time limit
-  of BLOCK_SECONDS each.
+  of BLOCK_SECONDS each, and PAGE_SECONDS for all the blocks of a page.
 
 A block is compiled with the page's path in the repository (``README.md``) as its file name
 and with its own line numbers, and the page's Python view (its Python blocks where they
@@ -29,6 +29,7 @@ import linecache
 import pathlib
 import re
 import signal
+import time
 import warnings
 
 import numpy as np
@@ -39,6 +40,7 @@ PAGES = [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md"))
 CONTINUES = "<!-- continues -->"
 OUTPUT = "<!-- output -->"
 BLOCK_SECONDS = 30
+PAGE_SECONDS = 60
 
 FENCE = re.compile(r"^(\s*)```(\S*)\s*$")
 
@@ -98,6 +100,7 @@ def test_python_blocks_run_in_order(page, tmp_path, monkeypatch):
     view = python_view(text)
     linecache.cache[name] = (len(view), None, view.splitlines(True), name)   # no mtime: kept
     previous_handler = signal.signal(signal.SIGALRM, _alarm)
+    started = time.monotonic()
     try:
         for line, language, source, marker in code_blocks(text):
             if marker == OUTPUT:
@@ -125,6 +128,8 @@ def test_python_blocks_run_in_order(page, tmp_path, monkeypatch):
             finally:
                 signal.alarm(0)
                 printed = stdout.getvalue()
+            took = time.monotonic() - started
+            assert took < PAGE_SECONDS, f"{name}: its blocks took {took:.0f} s, over {PAGE_SECONDS} s"
     finally:
         signal.signal(signal.SIGALRM, previous_handler)
         linecache.cache.pop(name, None)
