@@ -181,8 +181,6 @@ def test_shown_output_must_be_what_the_block_prints(tmp_path, monkeypatch):
 
 
 LINK = re.compile(r"\]\(([^)\s]+)\)")
-# pages other work in progress is writing; a link to them is allowed before they exist
-PENDING = {"docs/layers.md"}
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
@@ -198,7 +196,6 @@ def test_relative_links_point_at_files(page):
     for target in LINK.findall(text):
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
             continue
-        path = (page.parent / target.split("#")[0]).resolve()
-        if not path.exists() and _page_id(path) not in PENDING:
+        if not (page.parent / target.split("#")[0]).exists():
             missing.append(target)
     assert not missing, f"{_page_id(page)} links to missing files: {missing}"

@@ -48,11 +48,9 @@ def test_committed_without_outputs(path):
 def test_relative_links_point_at_files(path):
     notebook = nbformat.read(path, as_version=4)
     text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
-    pending = {"layers.md"}      # pages being written alongside (test_docs.PENDING)
     missing = [target for target in re.findall(r"\]\(([^)\s]+)\)", text)
                if not re.match(r"[a-z]+:", target)
-               and not (path.parent / target.split("#")[0]).exists()
-               and pathlib.PurePath(target).name not in pending]
+               and not (path.parent / target.split("#")[0]).exists()]
     assert not missing, f"{path.name} links to missing files: {missing}"
 
 
