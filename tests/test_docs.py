@@ -199,3 +199,10 @@ def test_relative_links_point_at_files(page):
         if not (page.parent / target.split("#")[0]).exists():
             missing.append(target)
     assert not missing, f"{_page_id(page)} links to missing files: {missing}"
+
+
+def test_readme_stays_a_five_minute_read():
+    # the front door: what it is, the commands, a first model, one picture, one report of
+    # each tool, links. Reference material belongs in docs/ (see docs/index.md).
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; move reference material to docs/"
