@@ -61,9 +61,13 @@ class Tanh(Module):
 
 
 class Softmax(Module):
-    """e^x / sum(e^x) along ``dim``. Do not put it before CrossEntropyLoss, which wants logits."""
+    """e^x / sum(e^x) along ``dim``. Do not put it before CrossEntropyLoss, which wants logits.
 
-    def __init__(self, dim=-1):
+    Without ``dim``: the last axis of a 1- or 2-D input (as PyTorch); a 3-D or larger input
+    raises, asking for the axis, where PyTorch would guess one.
+    """
+
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
@@ -77,7 +81,7 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log(softmax(x)) along ``dim``, computed stably; pair it with NLLLoss."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
@@ -235,9 +239,9 @@ class Tanhshrink(Module):
 
 
 class Softmin(Module):
-    """softmax(-x) along ``dim`` (default -1, as this package's Softmax)."""
+    """softmax(-x) along ``dim`` (without it, as Softmax)."""
 
-    def __init__(self, dim=-1):
+    def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 

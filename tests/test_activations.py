@@ -297,3 +297,54 @@ def test_unflatten_errors_name_the_sizes():
         nn.Unflatten(3, (2, 3))(Tensor(np.zeros((3, 6))))
     with pytest.raises(TypeError, match="tuple of ints"):
         nn.Unflatten(1, (2.0, 3))
+
+
+# ----- found by the differential review against PyTorch 2.13 -------------------------------
+
+@pytest.mark.parametrize("fn, expected", [
+    (lambda x: F.threshold(x, 0.5, -3.0), [np.nan, 1.0, -3.0]),
+    (lambda x: F.softshrink(x), [np.nan, 0.5, 0.0]),
+    (lambda x: F.hardshrink(x), [np.nan, 1.0, 0.0]),
+    (lambda x: nn.Threshold(0.5, -3.0)(x), [np.nan, 1.0, -3.0]),
+])
+def test_shrink_and_threshold_keep_nan_with_gradient_one_as_pytorch(fn, expected):
+    # a NaN is neither inside nor outside the dead zone: PyTorch passes it through (slope 1)
+    x = Tensor(np.array([np.nan, 1.0, 0.25]), requires_grad=True)
+    y = fn(x)
+    np.testing.assert_array_equal(y.numpy(), expected)
+    y.sum().backward()
+    assert x.grad.numpy()[0] == 1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nn.Softmax(), lambda: nn.LogSoftmax(), lambda: nn.Softmin(),
+    lambda: F.softmax, lambda: F.log_softmax, lambda: F.softmin,
+])
+def test_softmax_without_dim_is_the_last_axis_up_to_2d_and_asks_for_it_beyond(make):
+    fn = make()
+    x = np.array([[1.0, 2.0, 4.0], [0.0, 0.0, 0.0]])
+    out = fn(Tensor(x)).numpy()
+    # PyTorch's implicit choice for 1-D and 2-D input is the last axis: rows are distributions
+    is_log = fn is F.log_softmax or isinstance(fn, nn.LogSoftmax)
+    probs = np.exp(out) if is_log else out
+    np.testing.assert_allclose(probs.sum(axis=1), [1.0, 1.0])
+    np.testing.assert_allclose(fn(Tensor(x[0])).numpy(), out[0])
+    # for 3-D PyTorch would guess dim 0 (and for 4-D dim 1): we ask instead of differing
+    with pytest.raises(TypeError, match="give dim= for a 3-D input of shape \\(2, 1, 3\\)"):
+        fn(Tensor(x[:, None, :]))
+    with pytest.raises(TypeError, match="4-D"):
+        fn(Tensor(np.zeros((1, 2, 1, 3))))
+
+
+def test_softmax_reprs_show_dim_none_as_pytorch():
+    assert repr(nn.Softmax()) == "Softmax(dim=None)"
+    assert repr(nn.LogSoftmax(dim=1)) == "LogSoftmax(dim=1)"
+    assert repr(nn.Softmin()) == "Softmin(dim=None)"
+
+
+def test_softmax_dtype_argument_casts_first():
+    x = Tensor(np.array([0.0, np.log(3.0)], dtype=np.float32))
+    y = F.softmax(x, dim=0, dtype=np.float64)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y.numpy(), [0.25, 0.75])
+    assert F.log_softmax(x, 0, dtype=np.float64).dtype == np.float64

@@ -502,3 +502,21 @@ def test_against_torch_when_installed():
     ours = F.max_pool2d(Tensor(x), 3, 2, 1, ceil_mode=True).numpy()
     theirs = torch.nn.functional.max_pool2d(torch.tensor(x), 3, 2, 1, ceil_mode=True).numpy()
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_interpolate_keeps_an_axis_whose_size_does_not_change_whatever_the_factor():
+    # PyTorch copies such an axis: 4 * 1.08 floors to 4 pixels, so nothing is interpolated
+    x = Tensor(np.arange(4.0).reshape(1, 1, 4))
+    np.testing.assert_array_equal(F.interpolate(x, scale_factor=1.08, mode="linear").numpy(),
+                                  x.numpy())
+    image = Tensor(np.arange(12.0).reshape(1, 1, 3, 4))
+    out = F.interpolate(image, scale_factor=(1.2, 1.0), mode="bilinear").numpy()
+    np.testing.assert_array_equal(out, image.numpy())     # 3 * 1.2 -> 3, 4 * 1.0 -> 4
+
+
+def test_nearest_2d_reads_j_over_2_on_an_axis_that_exactly_doubles():
+    # 5 * 2.16 floors to 10 = 2 * 5: PyTorch's kernel then reads input j // 2, not
+    # floor(j / 2.16) (which would read 0 0 0 1 1 2 2 3 3 4)
+    x = Tensor(np.arange(5.0).reshape(1, 1, 5, 1))
+    out = F.interpolate(x, scale_factor=(2.16, 1.0), mode="nearest").numpy()
+    np.testing.assert_array_equal(out[0, 0, :, 0], [0, 0, 1, 1, 2, 2, 3, 3, 4, 4])

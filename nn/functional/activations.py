@@ -73,14 +73,43 @@ def tanh(input):
     return _as_tensor(input).tanh()
 
 
-def softmax(input, dim=-1):
-    """e^x / sum(e^x) along ``dim``: every slice along ``dim`` becomes a distribution."""
-    return _as_tensor(input).softmax(axis=dim)
+def _implicit_dim(input, dim, name):
+    """``dim`` if given; without it the last axis, for up to 2-D input only.
+
+    There PyTorch's deprecated guess (dim 0 for 0-, 1- and 3-D input, else dim 1) is also the
+    last axis. For 3-D and more it guesses an axis that is rarely the one meant (dim 0 of a
+    (N, L, C) batch mixes the samples), so rather than answer differently from PyTorch, or
+    copy its guess, ask for the axis.
+    """
+    if dim is not None:
+        return dim
+    if input.ndim <= 2:
+        return -1
+    raise TypeError(f"{name}: give dim= for a {input.ndim}-D input of shape {input.shape}: "
+                    "PyTorch's implicit choice (dim 0 for 3-D, dim 1 for 4-D and more, with a "
+                    "deprecation warning) is rarely the axis of the classes; for (N, C, ...) "
+                    "scores write dim=1, for (..., C) write dim=-1")
 
 
-def log_softmax(input, dim=-1):
-    """log(softmax(x)) along ``dim``, computed as x - logsumexp(x) (no overflow, no log 0)."""
-    return _as_tensor(input).log_softmax(axis=dim)
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """e^x / sum(e^x) along ``dim``: every slice along ``dim`` becomes a distribution.
+
+    Without ``dim``: the last axis of a 0-, 1- or 2-D input (as PyTorch); a 3-D or larger
+    input needs ``dim``. ``dtype=`` casts the input first, as in PyTorch.
+    """
+    input = _as_tensor(input)
+    input = input if dtype is None else input.to(dtype)
+    return input.softmax(axis=_implicit_dim(input, dim, "softmax"))
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """log(softmax(x)) along ``dim``, computed as x - logsumexp(x) (no overflow, no log 0).
+
+    ``dim`` and ``dtype`` as for ``softmax``.
+    """
+    input = _as_tensor(input)
+    input = input if dtype is None else input.to(dtype)
+    return input.log_softmax(axis=_implicit_dim(input, dim, "log_softmax"))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -278,18 +307,21 @@ def tanhshrink(input):
     return input - input.tanh()
 
 
-def softmin(input, dim=-1):
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along ``dim``: the smallest values get the most weight.
 
-    The default ``dim=-1`` is this package's (as ``softmax``); PyTorch's dim=None guesses.
+    ``dim`` and ``dtype`` as for ``softmax``.
     """
-    return softmax(-_float_tensor(input, "softmin"), dim)
+    input = _float_tensor(input, "softmin")
+    input = input if dtype is None else input.to(dtype)
+    return softmax(-input, _implicit_dim(input, dim, "softmin"))
 
 
 def threshold(input, threshold, value, inplace=False):
     """x where x > threshold, else ``value``; the gradient at x == threshold is 0."""
     input = _float_tensor(input, "threshold")
-    return _apply(input, inplace, lambda x: tg.where(x > threshold, x, value))
+    # NaN > threshold is False: keep NaN (as PyTorch) by testing "not <=" instead
+    return _apply(input, inplace, lambda x: tg.where(x <= threshold, value, x))
 
 
 def _check_lambd(lambd, name):
@@ -301,14 +333,17 @@ def softshrink(input, lambd=0.5):
     """x - lambd above lambd, x + lambd below -lambd, 0 between (the gradient is 0 at +-lambd)."""
     _check_lambd(lambd, "softshrink")
     input = _float_tensor(input, "softshrink")
-    return tg.where(input > lambd, input - lambd, tg.where(input < -lambd, input + lambd, 0.0))
+    # the tests are "not inside [-lambd, lambd]", so a NaN input stays NaN (as PyTorch)
+    shrunk = tg.where(input >= -lambd, input - lambd, input + lambd)
+    return tg.where((input >= -lambd) & (input <= lambd), 0.0, shrunk)
 
 
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0 (the gradient is 0 at +-lambd)."""
     _check_lambd(lambd, "hardshrink")
     input = _float_tensor(input, "hardshrink")
-    return tg.where((input > lambd) | (input < -lambd), input, 0.0)
+    # zero only inside [-lambd, lambd], so a NaN input stays NaN (as PyTorch)
+    return tg.where((input >= -lambd) & (input <= lambd), 0.0, input)
 
 
 def glu(input, dim=-1):

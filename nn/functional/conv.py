@@ -611,18 +611,27 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     out = x
     for k in range(dims):
         axis = 2 + k
+        if out_size[k] == in_size[k] and (mode != "nearest" or dims == 2):
+            continue   # PyTorch copies an axis whose size does not change, whatever the factor
         moved = out.transpose(axis, -1)
         if mode == "nearest":
-            moved = _nearest_last(moved, out_size[k], scales[k])
+            moved = _nearest_last(moved, out_size[k], scales[k], doubles=dims == 2)
         else:
             moved = _linear_last(moved, out_size[k], scales[k], bool(align_corners))
         out = moved.transpose(axis, -1)
     return out
 
 
-def _nearest_last(x, out_size, scale):
-    """Nearest neighbour along the last axis: output j reads input floor(j * scale)."""
-    source = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64), x.shape[-1] - 1)
+def _nearest_last(x, out_size, scale, doubles=False):
+    """Nearest neighbour along the last axis: output j reads input floor(j * scale).
+
+    ``doubles``: as PyTorch's 2-D kernel, an axis that exactly doubles reads input j // 2,
+    whatever the factor (a factor of 2.16 on 5 pixels gives 10, read as 0 0 1 1 2 2 ...).
+    """
+    length = x.shape[-1]
+    if doubles and out_size == 2 * length:
+        return x[..., np.arange(out_size) // 2]
+    source = np.minimum(np.floor(np.arange(out_size) * scale).astype(np.int64), length - 1)
     return x[..., source]
 
 
