@@ -43,11 +43,48 @@ def test_device_boilerplate_picks_the_cpu():
 
 
 @pytest.mark.parametrize("name", ["cuda", "cuda:0", "mps"])
-def test_a_gpu_device_is_a_clear_error(name):
-    with pytest.raises(RuntimeError, match="CPU only"):
-        torch.device(name)
+def test_a_gpu_device_can_be_named_but_nothing_can_go_there(name):
+    # PyTorch builds torch.device("cuda") on any machine (its tensors tutorial reads
+    # torch.device('cuda').index); only putting something there fails
+    gpu = torch.device(name)
+    assert gpu.type == name.split(":")[0] and gpu.index == (0 if ":" in name else None)
+    assert gpu != torch.device("cpu")
     with pytest.raises(RuntimeError, match="to: .*CPU only"):
         torch.ones(2).to(name)
+    with pytest.raises(RuntimeError, match="to: .*CPU only"):
+        torch.ones(2).to(gpu)
+    with pytest.raises(RuntimeError, match="zeros: .*CPU only"):
+        torch.zeros(2, device=gpu)
+    with pytest.raises(RuntimeError, match="Linear.to: .*cpu"):
+        torch.nn.Linear(2, 2).to(gpu)
+
+
+def test_an_unknown_device_name_is_an_error():
+    with pytest.raises(RuntimeError, match="expected one of 'cpu', 'cuda'.*got 'gpu'"):
+        torch.device("gpu")
+
+
+def test_triangles_keep_the_dtype_so_a_bool_mask_stays_bool():
+    a = torch.ones(3, 3, dtype=torch.bool)
+    assert torch.triu(a, diagonal=1).dtype == np.bool_ and a.tril().dtype == np.bool_
+    assert torch.triu(a, 1).numpy().tolist() == [[False, True, True], [False, False, True],
+                                                  [False, False, False]]
+    assert torch.ones(2, 2, dtype=torch.int32).tril().dtype == np.int32
+
+
+def test_old_tutorial_names_variable_and_clip_grad_norm_still_run():
+    from tinygrad_edu.autograd import Variable
+    x = torch.ones(2)
+    assert Variable(x) is x and not x.requires_grad
+    assert Variable(x, requires_grad=True).requires_grad
+    layer = torch.nn.Linear(2, 1)
+    layer.weight.data.fill_(1.0)
+    layer.bias.data.fill_(0.0)
+    layer(torch.ones(1, 2)).sum().backward()      # grads: weight (1, 1), bias 1: norm sqrt(3)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        norm = torch.nn.utils.clip_grad_norm(layer.parameters(), 0.5)
+    assert float(norm) == pytest.approx(3 ** 0.5)
+    assert float(layer.bias.grad) == pytest.approx(0.5 / 3 ** 0.5, rel=1e-5)
 
 
 def test_cuda_method_and_gpu_numbers_raise():
@@ -745,7 +782,7 @@ def test_factories_take_the_cpu_as_device():
     assert torch.linspace(0, 1, 3, device=device).shape == (3,)
     assert torch.randint(0, 5, (2,), device=device).shape == (2,)
     assert torch.full_like(torch.ones(2), 3.0, device=device).tolist() == [3.0, 3.0]
-    with pytest.raises(RuntimeError, match="zeros: device: 'cuda' is not available"):
+    with pytest.raises(RuntimeError, match="zeros: device 'cuda' is not available"):
         torch.zeros(2, device="cuda")
     a = np.array([1.0, 2.0])
     assert torch.as_tensor(a).numpy() is a   # shares memory, as torch.as_tensor

@@ -204,6 +204,18 @@ class set_grad_enabled(_GradMode):
         return super().__call__(fn)
 
 
+def Variable(tensor, requires_grad=False, volatile=False):   # noqa: N802 - PyTorch's name
+    """PyTorch's old wrapper (before 0.4), kept so old tutorials run: returns ``tensor`` itself,
+    which already records its graph; ``requires_grad=True`` turns it on, as the old class did.
+    New code does not need it."""
+    if not isinstance(tensor, TensorBase):
+        raise TypeError(f"Variable: expected a Tensor, got {type(tensor).__name__}; write "
+                        "Tensor(data) (Variable is not needed any more)")
+    if requires_grad:
+        tensor.requires_grad_(True)
+    return tensor
+
+
 class strict_numbers:
     """Inside the block, ``float(t)`` (and so ``math.log(t)``, ``math.exp(t)``, ...) of a tensor
     that requires grad raises instead of giving a number outside the graph.

@@ -273,8 +273,9 @@ def _triangle(x, diagonal, lower, name):
     keep = np.tri(rows, cols, diagonal, dtype=bool)
     if not lower:
         keep = ~np.tri(rows, cols, diagonal - 1, dtype=bool)
-    # where, not a multiplication by the mask: inf * 0 would give NaN in the zeroed part
-    return x.where(keep, 0)
+    # where, not a multiplication by the mask: inf * 0 would give NaN in the zeroed part;
+    # a zero of x's own dtype, so a bool (or int32) matrix keeps its dtype, as in PyTorch
+    return x.where(keep, np.zeros((), dtype=x.dtype))
 
 
 def tril(x, diagonal=0):

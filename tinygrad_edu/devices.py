@@ -2,11 +2,14 @@
 
 ``tg.device("cpu")``, ``tg.cuda.is_available()`` (False), ``x.to(device)``, ``x.cpu()`` and
 ``tg.backends.cudnn.deterministic = True`` work as in PyTorch on a machine without a GPU.
-Asking for a GPU (``tg.device("cuda")``, ``x.cuda()``) raises a RuntimeError that says so,
-instead of quietly running somewhere else.
+Naming a GPU is allowed (``tg.device("cuda")``, as PyTorch, where naming one costs nothing);
+putting anything there (``x.to("cuda")``, ``x.cuda()``, ``Tensor.zeros(2, device="cuda")``)
+raises a RuntimeError that says so, instead of quietly running somewhere else.
 """
 
 import types
+
+_ELSEWHERE = ("cuda", "mps", "xpu")   # devices a script may name, though none is here
 
 _GPU_HINT = ("tinygrad_edu computes with numpy, on the CPU only; use 'cpu', or write "
              "device = torch.device('cuda' if torch.cuda.is_available() else 'cpu'), "
@@ -18,7 +21,8 @@ class device:   # noqa: N801 - PyTorch's name
 
     ``.type`` is ``"cpu"``, ``.index`` None (or 0 for ``"cpu:0"``), and ``str(d)`` is
     ``"cpu"``; two devices compare equal when type and index match, as in PyTorch (a
-    device is not equal to the string ``"cpu"``). ``"cuda"``, ``"mps"``, ... raise.
+    device is not equal to the string ``"cpu"``). ``tg.device("cuda")`` (also "mps", "xpu")
+    can be named, as in PyTorch, but moving a tensor or a model there raises.
     """
 
     def __init__(self, type="cpu", index=None):   # noqa: A002 - PyTorch's names
@@ -34,8 +38,12 @@ class device:   # noqa: N801 - PyTorch's name
                 raise ValueError(f"device: {type!r} is not a device string (expected 'cpu' "
                                  "or 'cpu:0')")
             index = int(number)
+        if name in _ELSEWHERE:
+            self.type, self.index = name, index
+            return
         if name != "cpu":
-            raise RuntimeError(f"device: {type!r} is not available: {_GPU_HINT}")
+            raise RuntimeError(f"device: expected one of 'cpu', {', '.join(map(repr, _ELSEWHERE))}"
+                               f" at the start of the device string, got {type!r}")
         if index not in (None, 0):
             raise RuntimeError(f"device: 'cpu:{index}' does not exist; there is one CPU "
                                "device, 'cpu' (or 'cpu:0')")
@@ -69,14 +77,14 @@ def device_type(where):
 
 def check(where, op):
     """Accept ``where`` if it names the CPU (a string or a device), else raise naming ``op``."""
-    if isinstance(where, device):
-        return
     if isinstance(where, int) and not isinstance(where, bool):
         raise RuntimeError(f"{op}: device {where} is a GPU number: {_GPU_HINT}")
     try:
-        device(where)
+        where = where if isinstance(where, device) else device(where)
     except RuntimeError as error:
         raise RuntimeError(f"{op}: {error}") from None
+    if where.type != "cpu":
+        raise RuntimeError(f"{op}: device {str(where)!r} is not available: {_GPU_HINT}")
 
 
 def cuda_error(op):

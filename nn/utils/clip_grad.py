@@ -11,6 +11,7 @@ skipped.
 """
 
 import math
+import warnings
 
 import numpy as np
 
@@ -82,3 +83,11 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     with tg.no_grad():
         for g in grads:
             g.clamp_(-clip_value, clip_value)
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The old name of ``clip_grad_norm_`` (PyTorch keeps it, deprecated): the same, with a
+    warning that says to add the underscore."""
+    warnings.warn("clip_grad_norm is deprecated (as in PyTorch): use clip_grad_norm_, which "
+                  "does the same in place", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
