@@ -34,3 +34,5 @@ from .normalization import BatchNorm2d, GroupNorm, LayerNorm
 from .losses import HuberLoss, KLDivLoss, L1Loss, SmoothL1Loss
 from .activations import GLU, Hardshrink, Softshrink, Threshold
 
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer,
+                          TransformerEncoder, TransformerEncoderLayer)
