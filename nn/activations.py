@@ -170,7 +170,7 @@ class Softplus(Module):
         return F.softplus(x, self.beta, self.threshold)
 
     def extra_repr(self):
-        return f"beta={float(self.beta)}, threshold={float(self.threshold)}"
+        return f"beta={self.beta}, threshold={self.threshold}"   # as given, as PyTorch
 
 
 class Hardtanh(Module):
@@ -189,7 +189,7 @@ class Hardtanh(Module):
         return F.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self):
-        return (f"min_val={float(self.min_val)}, max_val={float(self.max_val)}"
+        return (f"min_val={self.min_val}, max_val={self.max_val}"      # as given, as PyTorch
                 + (", inplace=True" if self.inplace else ""))
 
 
@@ -204,17 +204,25 @@ class ReLU6(Hardtanh):
 
 
 class Hardsigmoid(_InplaceActivation):
-    """relu6(x + 3) / 6: a piecewise-linear sigmoid."""
+    """relu6(x + 3) / 6: a piecewise-linear sigmoid. The repr never shows ``inplace``, as
+    PyTorch's."""
 
     def forward(self, x):
         return F.hardsigmoid(x, self.inplace)
 
+    def extra_repr(self):
+        return ""
+
 
 class Hardswish(_InplaceActivation):
-    """x * relu6(x + 3) / 6: a piecewise version of SiLU (MobileNetV3)."""
+    """x * relu6(x + 3) / 6: a piecewise version of SiLU (MobileNetV3). The repr never shows
+    ``inplace``, as PyTorch's."""
 
     def forward(self, x):
         return F.hardswish(x, self.inplace)
+
+    def extra_repr(self):
+        return ""
 
 
 class LogSigmoid(Module):

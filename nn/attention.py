@@ -16,6 +16,12 @@ from .layers import Linear
 from .module import Module, Parameter, _check_device
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A Linear under another name: the class of ``MultiheadAttention.out_proj``, as in
+    PyTorch (whose quantization tools leave layers of this name alone), so the printed model
+    reads the same. Nothing else differs from Linear."""
+
+
 class MultiheadAttention(Module):
     """Attention with ``num_heads`` heads: out_proj(concat_h softmax(q_h k_h^T / sqrt(d)) v_h).
 
@@ -39,7 +45,8 @@ class MultiheadAttention(Module):
     Parameters, named as PyTorch's: ``in_proj_weight`` (3 * embed_dim, embed_dim), rows for
     q, k, v (or ``q_proj_weight``, ``k_proj_weight`` (embed_dim, kdim), ``v_proj_weight``
     (embed_dim, vdim) when kdim or vdim differ), ``in_proj_bias`` (3 * embed_dim,), and
-    ``out_proj``, a Linear(embed_dim, embed_dim); with ``add_bias_kv``, ``bias_k`` and
+    ``out_proj``, a Linear(embed_dim, embed_dim) (of the subclass
+    NonDynamicallyQuantizableLinear, as PyTorch's); with ``add_bias_kv``, ``bias_k`` and
     ``bias_v`` (1, 1, embed_dim), appended to the keys and values as one more position.
     Initialised as PyTorch: Xavier-uniform input projections, zero biases, out_proj.weight
     as a Linear's. Surprise kept from PyTorch: a query whose keys are all masked gives NaN
@@ -69,7 +76,7 @@ class MultiheadAttention(Module):
         self.vdim = self.embed_dim if vdim is None else int(vdim)
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
         self.num_heads = int(num_heads)
-        self.dropout = float(dropout)
+        self.dropout = dropout                  # as given, as PyTorch
         self.batch_first = bool(batch_first)
         self.head_dim = self.embed_dim // self.num_heads
         self.add_zero_attn = bool(add_zero_attn)
@@ -87,7 +94,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(Tensor.zeros(3 * E, dtype=dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(E, E, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, dtype=dtype)
         if add_bias_kv:
             self.bias_k = Parameter(Tensor.zeros(1, 1, E, dtype=dtype))
             self.bias_v = Parameter(Tensor.zeros(1, 1, E, dtype=dtype))
@@ -111,10 +118,6 @@ class MultiheadAttention(Module):
 
     def _short_repr(self):
         return f"MultiheadAttention({self.embed_dim}, heads={self.num_heads})"
-
-    def extra_repr(self):
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
-                f"dropout={self.dropout}, batch_first={self.batch_first}")
 
     # ----- input checks ----------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class MultiheadAttention(Module):
             zeros = Tensor.zeros(N, heads, 1, d, dtype=k.dtype)
             k, v = Tensor.cat([k, zeros], 2), Tensor.cat([v, zeros], 2)
             bias = _pad_last(bias)
-        p = self.dropout if self.training else 0.0
+        p = float(self.dropout) if self.training else 0.0
         out, weights = attention(q, k, v, bias, p, empty_rows_to_zero=not need_weights)
         out = out.permute(2, 0, 1, 3).reshape(L, N, E)      # heads side by side again
         out = self.out_proj(out)

@@ -24,6 +24,7 @@ class _ConvNd(Module):
 
     dims = None          # 1 or 2, set by each subclass
     _function = None     # F.conv1d or F.conv2d
+    transposed = False   # True for ConvTranspose*, as PyTorch's attribute
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -57,6 +58,7 @@ class _ConvNd(Module):
             self.padding = F.conv._tuple(padding, dims, "padding", name, minimum=0)
         self.groups = int(groups)
         self.padding_mode = padding_mode
+        self.output_padding = (0,) * dims     # PyTorch's attribute; ConvTranspose sets its own
         dtype = np.float32 if dtype is None else dtype
         self.weight = Parameter(Tensor.zeros(*self._weight_shape(), dtype=dtype))
         if bias:
@@ -115,6 +117,8 @@ class _ConvNd(Module):
             text += f", padding={self.padding}"
         if self.dilation != (1,) * self.dims:
             text += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self.dims:
+            text += f", output_padding={self.output_padding}"
         if self.groups != 1:
             text += f", groups={self.groups}"
         if self.bias is None:
@@ -150,6 +154,8 @@ class Conv1d(_ConvNd):
 
 class _ConvTransposeNd(_ConvNd):
     """What ConvTranspose1d and ConvTranspose2d share (weight (in, out / groups, *kernel))."""
+
+    transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
@@ -195,21 +201,6 @@ class _ConvTransposeNd(_ConvNd):
                              f"valid sizes range from {smallest} to {largest} (for an input of "
                              f"spatial size {tuple(sizes)})")
         return tuple(w - lo for w, lo in zip(wanted, smallest))
-
-    def extra_repr(self):
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0,) * self.dims:
-            text += f", padding={self.padding}"
-        if self.dilation != (1,) * self.dims:
-            text += f", dilation={self.dilation}"
-        if self.output_padding != (0,) * self.dims:
-            text += f", output_padding={self.output_padding}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
 
 
 class ConvTranspose2d(_ConvTransposeNd):

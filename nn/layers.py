@@ -86,14 +86,14 @@ class Dropout(Module):
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
             raise ValueError(f"Dropout: p is the probability of zeroing an element and must be "
                              f"in [0, 1], got {p!r}")
-        self.p = float(p)
+        self.p = p                  # kept as given (Dropout(1).p is 1), as PyTorch
         self.inplace = inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Flatten(Module):
@@ -122,7 +122,7 @@ class _ChannelDropout(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         F.activations.check_dropout_p(p, type(self).__name__)
-        self.p = float(p)
+        self.p = p                  # kept as given, as PyTorch
         self.inplace = inplace
 
     def extra_repr(self):
@@ -166,7 +166,8 @@ class Identity(Module):
 
 class Unflatten(Module):
     """Split axis ``dim`` into ``unflattened_size``: Unflatten(1, (2, 3)) turns (N, 6) into
-    (N, 2, 3). The inverse of Flatten; one entry of the size may be -1 (inferred)."""
+    (N, 2, 3). The inverse of Flatten; one entry of the size may be -1 (inferred).
+    ``unflattened_size`` keeps its kind: a list stays a list (and prints as one), as PyTorch."""
 
     def __init__(self, dim, unflattened_size):
         super().__init__()
@@ -178,7 +179,8 @@ class Unflatten(Module):
             raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got "
                             f"{unflattened_size!r}")
         self.dim = dim
-        self.unflattened_size = tuple(int(n) for n in sizes)
+        kind = list if isinstance(unflattened_size, list) else tuple
+        self.unflattened_size = kind(int(n) for n in sizes)
 
     def forward(self, x):
         x = x if isinstance(x, Tensor) else Tensor(x)
@@ -186,7 +188,7 @@ class Unflatten(Module):
             raise ValueError(f"{self._describe()}: dimension {self.dim} is out of range for "
                              f"input of shape {x.shape}")
         axis = self.dim % x.ndim
-        length, sizes = x.shape[axis], self.unflattened_size
+        length, sizes = x.shape[axis], tuple(self.unflattened_size)
         known = math.prod(n for n in sizes if n != -1)
         fits = (length == known) if -1 not in sizes else (known > 0 and length % known == 0)
         if not fits or sizes.count(-1) > 1:

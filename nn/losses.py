@@ -16,7 +16,8 @@ from .module import Module
 
 
 class _Loss(Module):
-    """Common base: stores and checks ``reduction``."""
+    """Common base: stores and checks ``reduction``. As in PyTorch, the repr shows no
+    arguments (``L1Loss()`` whatever the reduction): read ``.reduction`` for it."""
 
     _name = "loss"
     _scope_root = "loss"   # drawn as "loss (CrossEntropyLoss)", beside "model (Sequential)"
@@ -26,9 +27,6 @@ class _Loss(Module):
         reduction = _legacy_reduction(self._name, reduction, size_average, reduce)
         F.check_reduction(reduction, self._name)
         self.reduction = reduction
-
-    def extra_repr(self):
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 class _WeightedLoss(_Loss):

@@ -4,6 +4,8 @@ Thin wrappers around the functions of ``nn/functional/conv.py``, with PyTorch's 
 and reprs; no parameters, nothing differentiated here.
 """
 
+import numbers
+
 from tinygrad_edu import Tensor
 
 from . import functional as F
@@ -124,14 +126,15 @@ class AdaptiveAvgPool1d(AdaptiveAvgPool2d):
 
 class Upsample(_Pool):
     """Resize by ``size`` or ``scale_factor`` with mode 'nearest' (default), 'linear' or
-    'bilinear'; see ``F.interpolate``."""
+    'bilinear'; see ``F.interpolate``. As PyTorch, ``scale_factor`` is stored as floats
+    (``(2, 3)`` becomes ``(2.0, 3.0)``) and ``.name`` is the class name."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
+        self.name = type(self).__name__
         self.size = size
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) \
-            else scale_factor
+        self.scale_factor = _as_floats(scale_factor)
         self.mode, self.align_corners = mode, align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
@@ -140,6 +143,18 @@ class Upsample(_Pool):
                              self.recompute_scale_factor)
 
     def extra_repr(self):
-        text = f"size={self.size}" if self.size is not None else \
-            f"scale_factor={self.scale_factor}"
+        text = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else \
+            f"size={self.size!r}"
         return text + f", mode={self.mode!r}"
+
+
+def _as_floats(scale_factor):
+    """A number or a tuple of numbers as float(s); anything else unchanged (interpolate
+    names it in its error)."""
+    def is_number(value):
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if is_number(scale_factor):
+        return float(scale_factor)
+    if isinstance(scale_factor, tuple) and all(is_number(f) for f in scale_factor):
+        return tuple(float(f) for f in scale_factor)
+    return scale_factor

@@ -217,11 +217,13 @@ class RNNBase(Module):
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
     def extra_repr(self):
+        # PyTorch's order, proj_size first; like PyTorch's, it never shows nonlinearity
+        # (read RNN(..., nonlinearity='relu').nonlinearity)
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
-        if self.mode == "RNN_RELU":
-            text += ", nonlinearity='relu'"
         if not self.bias:
             text += ", bias=False"
         if self.batch_first:
@@ -230,8 +232,6 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional:
             text += ", bidirectional=True"
-        if self.proj_size:
-            text += f", proj_size={self.proj_size}"
         return text
 
     # ----- input checks ------------------------------------------------------------------
@@ -434,7 +434,9 @@ class RNNCellBase(Module):
     hidden), ``bias_ih`` and ``bias_hh`` (G * hidden,), all U(-1/sqrt(hidden), 1/sqrt(hidden));
     input (N, input_size) or unbatched (input_size,)."""
 
-    def __init__(self, input_size, hidden_size, bias, gates, device, dtype):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        # num_chunks: how many gate blocks are stacked in each weight (1, 3 or 4); PyTorch's
+        # name and signature
         super().__init__()
         layer = type(self).__name__
         if device is not None:
@@ -443,7 +445,7 @@ class RNNCellBase(Module):
         self.input_size = _check_size(input_size, "input_size", layer, positive=False)
         self.hidden_size = _check_size(hidden_size, "hidden_size", layer)
         self.bias = bool(bias)
-        gate_size = gates * self.hidden_size
+        gate_size = num_chunks * self.hidden_size
         self.weight_ih = Parameter(Tensor.zeros(gate_size, self.input_size, dtype=dtype))
         self.weight_hh = Parameter(Tensor.zeros(gate_size, self.hidden_size, dtype=dtype))
         if self.bias:
@@ -468,7 +470,7 @@ class RNNCellBase(Module):
         if not self.bias:
             text += ", bias=False"
         if getattr(self, "nonlinearity", "tanh") != "tanh":
-            text += f", nonlinearity={self.nonlinearity!r}"
+            text += f", nonlinearity={self.nonlinearity}"      # unquoted, as PyTorch
         return text
 
     def _check_input(self, input):
