@@ -461,3 +461,18 @@ def test_inference_mode_records_nothing_as_a_block_and_as_a_decorator():
         assert not (w * 2).requires_grad
     with pytest.raises(TypeError, match="inference_mode"):
         tg.inference_mode("yes")
+
+
+def test_next_functions_walk_the_graph_backward_as_pytorch():
+    # loss = sum(x * w) with w a constant: Sum <- Mul <- (AccumulateGrad of x, None for w)
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    w = Tensor([3.0, 4.0])
+    loss = (x * w).sum()
+    ((mul, index),) = loss.grad_fn.next_functions
+    assert index == 0 and mul is loss._op.inputs[0]._op
+    (leaf, _), (constant, _) = mul.next_functions
+    assert leaf.variable is x and leaf.next_functions == () and constant is None
+    assert repr(loss.grad_fn) == "<Sum op>" and repr(leaf) == "<AccumulateGrad>"
+    loss.backward()
+    assert repr(loss.grad_fn) == "<Sum op (released)>"
+    assert loss.grad_fn.next_functions[0][0] is mul      # the graph's shape is kept

@@ -117,6 +117,18 @@ class Primitive:
         # __slots__, whose saved state is in its __dict__
         cls._saved = cls.__dict__.get("__slots__")
 
+    @property
+    def next_functions(self):
+        """PyTorch's ``grad_fn.next_functions``: one ``(node, 0)`` per input, where node is the
+        op that made the input, an ``AccumulateGrad`` for a leaf that requires grad (its
+        ``.variable`` is the leaf, whose ``.grad`` backward fills), or None for a constant.
+        Following it from ``loss.grad_fn`` walks the graph backward, as backward() does."""
+        return tuple((_grad_node(t), 0) for t in self.inputs)
+
+    def __repr__(self):
+        state = " (released)" if getattr(self, "released", False) else ""
+        return f"<{type(self).__name__} op{state}>"
+
     def release(self):
         # keep the graph's shape (inputs) and the module it ran in (scope, for drawings)
         if self._saved is None:
@@ -125,6 +137,29 @@ class Primitive:
             for name in self._saved:
                 setattr(self, name, None)
         self.released = True
+
+
+class AccumulateGrad:
+    """Where backward ends for a leaf that requires grad: its gradient is added to
+    ``variable.grad``. Only a name for ``next_functions`` (PyTorch's node of the same name);
+    the engine itself stores the gradient."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    next_functions = ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _grad_node(tensor):
+    """The node ``next_functions`` shows for ``tensor``: its op, AccumulateGrad, or None."""
+    if tensor._op is not None:
+        return tensor._op
+    return AccumulateGrad(tensor) if tensor.requires_grad else None
 
 
 # ----- elementwise binary ops -------------------------------------------------------------
