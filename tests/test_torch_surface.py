@@ -915,3 +915,23 @@ def test_amax_and_amin_functions_reduce_over_dims():
     x = Tensor(a, requires_grad=True)
     torch.amax(x, 1).sum().backward()                 # the tie at 5.0 shares the gradient
     np.testing.assert_array_equal(x.grad.numpy(), [[0, 0.5, 0.5], [1, 0, 0]])
+
+
+def test_out_argument_writes_into_the_given_tensor_as_pytorch():
+    # the PyTorch tensors tutorial: torch.matmul(tensor, tensor.T, out=y3)
+    t = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+    y3 = torch.zeros(2, 2)
+    alias = y3.data
+    assert torch.matmul(t, t.T, out=y3) is y3
+    assert y3.tolist() == [[5.0, 11.0], [11.0, 25.0]]     # rows of t dotted with each other
+    assert alias.tolist() == y3.tolist()                  # written in place, memory shared
+    z = torch.zeros(2, 2)
+    torch.mul(t, t, out=z)
+    assert z.tolist() == [[1.0, 4.0], [9.0, 16.0]]
+    assert torch.cat([t, t], out=torch.zeros(4, 2)).shape == (4, 2)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        torch.mul(torch.ones(2, requires_grad=True), 2.0, out=torch.zeros(2))
+    with pytest.raises(RuntimeError, match=r"out= has shape \(3,\)"):
+        torch.add(t, 1.0, out=torch.zeros(3))
+    with pytest.raises(RuntimeError, match="can't be cast"):
+        torch.div(t, 3.0, out=torch.zeros(2, 2, dtype=torch.int64))

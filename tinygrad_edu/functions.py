@@ -5,6 +5,7 @@ Each is a thin wrapper over a Tensor factory or method, so that a PyTorch script
 """
 
 import builtins   # this module defines all, any, round, sum, max, ... as PyTorch's
+import functools
 import math
 import types
 
@@ -965,3 +966,41 @@ class Size(tuple):
     def numel(self):
         """The number of elements of a tensor of this shape."""
         return int(np.prod(self, dtype=np.int64))
+
+
+# ----- PyTorch's out= argument ----------------------------------------------------------------
+
+def _writes_out(fn):
+    """``fn`` also taking PyTorch's ``out=``: the result is written into ``out``, which is
+    returned. As in PyTorch, not for results that need a gradient; unlike PyTorch, ``out``
+    is never resized: its shape must be the result's."""
+    @functools.wraps(fn)
+    def with_out(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        if out is None:
+            return result
+        name = fn.__name__
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}: out= must be a Tensor, got {type(out).__name__}")
+        if result.requires_grad or out.requires_grad:
+            raise RuntimeError(f"{name}(): functions with out=... arguments don't support "
+                               "automatic differentiation, but one of the arguments requires "
+                               f"grad; write y = torch.{name}(...) instead")
+        if out.shape != result.shape:
+            raise RuntimeError(f"{name}: out= has shape {out.shape} but the result has shape "
+                               f"{result.shape}; tinygrad_edu does not resize out")
+        if out.dtype.kind in "biu" and result.dtype.kind == "f":
+            raise RuntimeError(f"{name}: result type {result.dtype} can't be cast to the "
+                               f"desired output type {out.dtype}")
+        out.copy_(result)
+        return out
+    return with_out
+
+
+for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
+              "matmul", "mm", "bmm", "pow", "exp", "log", "sqrt", "abs", "neg", "negative",
+              "sin", "cos", "tanh", "sigmoid", "clamp", "clip", "maximum", "minimum", "cat",
+              "stack", "floor", "ceil", "round", "trunc", "sign", "remainder", "reciprocal",
+              "rsqrt", "square"):
+    globals()[_name] = _writes_out(globals()[_name])
+del _name
