@@ -26,11 +26,12 @@ def _as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _float_tensor(input, name):
-    """``input`` as a floating-point Tensor, or a TypeError naming the activation."""
+def _float_tensor(input, name, what="tensor"):
+    """``input`` as a floating-point Tensor, or a TypeError naming the function (``what``:
+    how the message calls the input)."""
     input = _as_tensor(input)
     if input.dtype.kind != "f":
-        raise TypeError(f"{name}: expects a floating-point tensor, got {input.dtype} (shape "
+        raise TypeError(f"{name}: expects a floating-point {what}, got {input.dtype} (shape "
                         f"{input.shape}); convert it with .float()")
     return input
 

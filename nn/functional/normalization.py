@@ -13,15 +13,11 @@ import numbers
 
 import tinygrad_edu as tg
 
-from .activations import _as_tensor
+from .activations import _as_tensor, _float_tensor
 
 
 def _float_input(input, name):
-    input = _as_tensor(input)
-    if input.dtype.kind != "f":
-        raise TypeError(f"{name}: expects a floating-point input, got {input.dtype} (shape "
-                        f"{input.shape}); convert it with .float()")
-    return input
+    return _float_tensor(input, name, "input")
 
 
 def _normalise(x, axes, eps):
