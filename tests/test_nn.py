@@ -184,7 +184,7 @@ def test_repr_is_a_tree_like_pytorch():
         "  (0): Linear(in_features=5, out_features=64, bias=True)\n"
         "  (1): ReLU()\n"
         "  (2): Sequential(\n"
-        "    (0): Dropout(p=0.2)\n"
+        "    (0): Dropout(p=0.2, inplace=False)\n"
         "  )\n"
         ")")
 
