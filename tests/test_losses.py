@@ -45,7 +45,8 @@ def test_loss_modules_are_modules_without_parameters():
     loss_fn = nn.CrossEntropyLoss(reduction="sum")
     assert isinstance(loss_fn, nn.Module)
     assert list(loss_fn.parameters()) == []
-    assert repr(loss_fn) == "CrossEntropyLoss()" and loss_fn.reduction == "sum"   # as PyTorch prints it
+    # PyTorch prints a loss without its arguments; the reduction is an attribute
+    assert repr(loss_fn) == "CrossEntropyLoss()" and loss_fn.reduction == "sum"
     assert repr(nn.MSELoss()) == "MSELoss()"
 
 
