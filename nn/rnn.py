@@ -122,7 +122,20 @@ def _check_size(value, name, layer, positive=True):
 
 # ----- the sequence layers ----------------------------------------------------------------
 
-class RNNBase(Module):
+class _Recurrent(Module):
+    """What the layers and the cells share: PyTorch's initialisation and a short name."""
+
+    def reset_parameters(self):
+        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            init.uniform_(weight, -bound, bound)
+
+    def _short_repr(self):
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
+
+
+class RNNBase(_Recurrent):
     """What RNN, LSTM and GRU share: the parameters of every layer and direction, the
     layouts of input and state, stacking layers and directions. Use one of the three.
 
@@ -207,14 +220,6 @@ class RNNBase(Module):
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
 
-    def reset_parameters(self):
-        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
-
-    def _short_repr(self):
-        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
     def extra_repr(self):
         # PyTorch's order, proj_size first; like PyTorch's, it never shows nonlinearity
@@ -429,7 +434,7 @@ class GRU(RNNBase):
 
 # ----- the cells: one time step --------------------------------------------------------------
 
-class RNNCellBase(Module):
+class RNNCellBase(_Recurrent):
     """What the cells share: ``weight_ih`` (G * hidden, input), ``weight_hh`` (G * hidden,
     hidden), ``bias_ih`` and ``bias_hh`` (G * hidden,), all U(-1/sqrt(hidden), 1/sqrt(hidden));
     input (N, input_size) or unbatched (input_size,)."""
@@ -456,14 +461,6 @@ class RNNCellBase(Module):
             self.register_parameter("bias_hh", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
-        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            init.uniform_(weight, -bound, bound)
-
-    def _short_repr(self):
-        return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
