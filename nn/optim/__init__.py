@@ -6,4 +6,5 @@ arithmetic on the parameters, under ``no_grad``. ``lr_scheduler.py`` holds the s
 """
 
 from . import lr_scheduler
+from .lbfgs import LBFGS
 from .optimizer import SGD, Adadelta, Adagrad, Adam, AdamW, Optimizer, RMSprop
