@@ -260,3 +260,33 @@ def test_matches_pytorch(line_search_fn):
 
 def test_sgd_still_imported():
     assert SGD is nn.optim.SGD and LBFGS is nn.optim.LBFGS
+
+
+def test_graph_from_before_a_step_refuses_backward():
+    p = nn.Parameter(np.array([3.0, 1.0]))
+    opt = LBFGS([p])
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+    stale = (p * p).sum()
+    opt.step(closure)
+    np.testing.assert_allclose(p.numpy(), [0.0, 0.0], atol=1e-12)   # exact on x.x
+    with pytest.raises(RuntimeError, match="changed in place"):
+        stale.backward()
+
+
+def test_parameter_without_gradient_is_left_alone():
+    p, unused = nn.Parameter(np.array([2.0])), nn.Parameter(np.array([5.0, 6.0]))
+    opt = LBFGS([p, unused])
+
+    def closure():
+        opt.zero_grad()
+        loss = ((p - 1) ** 2).sum()
+        loss.backward()
+        return loss
+    opt.step(closure)
+    np.testing.assert_array_equal(unused.numpy(), [5.0, 6.0])
+    np.testing.assert_allclose(p.numpy(), [1.0], atol=1e-8)
