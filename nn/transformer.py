@@ -81,6 +81,11 @@ class _Layer(Module):
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, self.d_model, bias=bias, dtype=dtype)
 
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
+        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
+                           need_weights=False, is_causal=is_causal)[0]
+        return self.dropout1(x)
+
     def _feed_forward(self, x):
         # the same small MLP at every position: (..., d_model) -> (..., dim_feedforward) -> back
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
@@ -146,11 +151,6 @@ class TransformerEncoderLayer(_Layer):
             x = self.norm2(x + self.dropout2(self._feed_forward(x)))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
-
 
 class TransformerDecoderLayer(_Layer):
     """Masked self-attention, attention to the encoder's output, then a feed-forward block.
@@ -206,10 +206,6 @@ class TransformerDecoderLayer(_Layer):
             x = self.norm3(x + self.dropout3(self._feed_forward(x)))
         return x
 
-    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal):
-        x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
-                           need_weights=False, is_causal=is_causal)[0]
-        return self.dropout1(x)
 
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
