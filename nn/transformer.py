@@ -206,7 +206,6 @@ class TransformerDecoderLayer(_Layer):
             x = self.norm3(x + self.dropout3(self._feed_forward(x)))
         return x
 
-
     def _mha_block(self, x, memory, attn_mask, key_padding_mask, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=attn_mask,
                                 key_padding_mask=key_padding_mask, need_weights=False,
