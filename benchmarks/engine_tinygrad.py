@@ -22,9 +22,8 @@ def _mlp(weights):
     return nn.Sequential(*layers)
 
 
-def train_step(weights, lr):
-    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
-    model = _mlp(weights)
+def _sgd_step(model, lr):
+    """``step(x, y) -> loss`` for ``model``: forward, cross-entropy, zero_grad, backward, SGD."""
     loss_fn = nn.CrossEntropyLoss()
     optimizer = SGD(model.parameters(), lr=lr)
 
@@ -36,6 +35,12 @@ def train_step(weights, lr):
         return loss
 
     return step
+
+
+def train_step(weights, lr):
+    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
+    model = _mlp(weights)
+    return _sgd_step(model, lr)
 
 
 def eval_step(weights):
@@ -86,14 +91,4 @@ def cnn_train_step(weights, lr):
     for layer, (W, b) in zip((model[0], model[3], model[7]), weights):
         layer.weight.data[...] = W
         layer.bias.data[...] = b
-    loss_fn = nn.CrossEntropyLoss()
-    optimizer = SGD(model.parameters(), lr=lr)
-
-    def step(x, y):
-        loss = loss_fn(model(Tensor(x)), Tensor(y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _sgd_step(model, lr)

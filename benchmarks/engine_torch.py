@@ -33,9 +33,8 @@ def _mlp(weights):
     return torch.nn.Sequential(*layers)
 
 
-def train_step(weights, lr):
-    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
-    model = _mlp(weights)
+def _sgd_step(model, lr):
+    """``step(x, y) -> loss`` for ``model``: forward, cross-entropy, zero_grad, backward, SGD."""
     loss_fn = torch.nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
 
@@ -47,6 +46,12 @@ def train_step(weights, lr):
         return loss
 
     return step
+
+
+def train_step(weights, lr):
+    """``step(x, y) -> loss``: forward, cross-entropy, zero_grad, backward, SGD step."""
+    model = _mlp(weights)
+    return _sgd_step(model, lr)
 
 
 def eval_step(weights):
@@ -100,14 +105,4 @@ def cnn_train_step(weights, lr):
         for layer, (W, b) in zip((model[0], model[3], model[7]), weights):
             layer.weight.copy_(torch.from_numpy(W))
             layer.bias.copy_(torch.from_numpy(b))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-
-    def step(x, y):
-        loss = loss_fn(model(torch.from_numpy(x)), torch.from_numpy(y))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return step
+    return _sgd_step(model, lr)
