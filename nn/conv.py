@@ -79,13 +79,19 @@ class _ConvNd(Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):
+    def _channels_checked(self, x):
+        """``x`` as a Tensor of shape (N, C, *spatial) or (C, *spatial) with C = in_channels,
+        or a ValueError naming the layer and the shape."""
         x = x if isinstance(x, Tensor) else Tensor(x)
         dims = self.dims
         if x.ndim not in (dims + 1, dims + 2) or x.shape[-dims - 1] != self.in_channels:
             layout = "(N, C, L) or (C, L)" if dims == 1 else "(N, C, H, W) or (C, H, W)"
             raise ValueError(f"{self._describe()} expected input {layout} with C = "
                              f"{self.in_channels} channels, got shape {tuple(x.shape)}")
+        return x
+
+    def forward(self, x):
+        x = self._channels_checked(x)
         if x.dtype.kind != "f":
             raise TypeError(f"{self._describe()} got input of dtype {x.dtype}; layers need "
                             "floating-point input: convert it with x.float()")
@@ -179,15 +185,10 @@ class _ConvTransposeNd(_ConvNd):
     def forward(self, x, output_size=None):
         """x: (N, C_in, *spatial) or unbatched; ``output_size`` picks the output_padding that
         gives that size (the last ``dims`` entries are used)."""
-        x = x if isinstance(x, Tensor) else Tensor(x)
-        dims = self.dims
-        if x.ndim not in (dims + 1, dims + 2) or x.shape[-dims - 1] != self.in_channels:
-            layout = "(N, C, L) or (C, L)" if dims == 1 else "(N, C, H, W) or (C, H, W)"
-            raise ValueError(f"{self._describe()} expected input {layout} with C = "
-                             f"{self.in_channels} channels, got shape {tuple(x.shape)}")
+        x = self._channels_checked(x)
         output_padding = self.output_padding
         if output_size is not None:
-            output_padding = self._output_padding_for(x, tuple(output_size)[-dims:])
+            output_padding = self._output_padding_for(x, tuple(output_size)[-self.dims:])
         return type(self)._function(x, self.weight, self.bias, self.stride, self.padding,
                                     output_padding, self.groups, self.dilation)
 
