@@ -111,15 +111,20 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
+def _check_groups(groups, op):
+    """A ValueError naming ``op`` unless ``groups`` is a positive int."""
+    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)) \
+            or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+
+
 def _conv(input, weight, bias, stride, padding, dilation, groups, dims, op):
     x, added_batch = _batched(input, dims, op)
     weight = _as_tensor(weight)
     if weight.ndim != dims + 2:
         raise ValueError(f"{op}: weight must be {dims + 2}-D (out_channels, in_channels / groups, "
                          f"{'kh, kw' if dims == 2 else 'k'}), got shape {tuple(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)) \
-            or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    _check_groups(groups, op)
     out_channels, group_channels = weight.shape[:2]
     channels = x.shape[1]
     if group_channels * groups != channels:
@@ -201,9 +206,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     if weight.ndim != dims + 2:
         raise ValueError(f"{op}: weight must be {dims + 2}-D (in_channels, out_channels / groups, "
                          f"{'kh, kw' if dims == 2 else 'k'}), got shape {tuple(weight.shape)}")
-    if isinstance(groups, bool) or not isinstance(groups, (numbers.Integral, np.integer)) \
-            or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    _check_groups(groups, op)
     channels = x.shape[1]
     if weight.shape[0] != channels or channels % groups:
         raise ValueError(f"{op}: weight of shape {tuple(weight.shape)} expects "
