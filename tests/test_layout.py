@@ -36,7 +36,7 @@ ALLOWED = {
     "composites": {"checks"},
     "factories": {"autograd", "generator"},
     "interop": {"autograd", "versions"},
-    "inplace": {"autograd", "factories", "ops", "versions"},
+    "inplace": {"autograd", "checks", "factories", "ops", "versions"},
     # Tensor's parts, one module per topic (tensor.py lists them), then Tensor itself
     "tensor_elementwise": {"autograd", "composites", "factories", "ops"},
     "tensor_reduce": {"autograd", "checks", "composites", "factories", "ops"},

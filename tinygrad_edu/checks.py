@@ -54,3 +54,12 @@ def pick_axis(axis, dim):
     if isinstance(axis, (tuple, list)) and not axis:
         return None
     return axis
+
+
+def broadcasts_to(shape, target):
+    """Whether an array of ``shape`` broadcasts to ``target`` without growing it (as an
+    in-place write or a per-element weight must)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False

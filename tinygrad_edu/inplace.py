@@ -23,6 +23,7 @@ from . import autograd
 from . import ops
 from . import versions
 from .autograd import TensorBase, apply
+from .checks import broadcasts_to
 from .factories import as_array
 
 
@@ -194,11 +195,7 @@ def fill(target, value, name="fill_"):
 def copy(target, source):
     """``target``'s values replaced by ``source``'s (broadcast to target's shape)."""
     source = source if isinstance(source, TensorBase) else TensorBase._wrap(as_array(source))
-    try:
-        fits = np.broadcast_shapes(source.shape, target.shape) == target.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(source.shape, target.shape):
         raise ValueError(f"copy_: the source of shape {source.shape} does not broadcast to "
                          f"the tensor's shape {target.shape}")
     return update(target, "copy_", _replace, source,

@@ -19,7 +19,7 @@ import numpy as np
 
 import tinygrad_edu as tg
 from tinygrad_edu import Tensor
-from tinygrad_edu.checks import first_bad_label
+from tinygrad_edu.checks import broadcasts_to, first_bad_label
 
 from .activations import _as_tensor
 
@@ -454,11 +454,7 @@ def _broadcast_weight(weight, input, name, what="weight"):
         raise TypeError(f"{name}: got {weight!r} in the place of {what}=; to pass a reduction "
                         f"write it by keyword: reduction={weight!r}")
     weight = _as_tensor(weight)
-    try:
-        fits = np.broadcast_shapes(weight.shape, input.shape) == input.shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not broadcasts_to(weight.shape, input.shape):
         raise ValueError(f"{name}: {what} of shape {weight.shape} does not broadcast to the "
                          f"input's shape {input.shape}")
     return weight
